@@ -1,0 +1,62 @@
+# Frontdesk — `make run` and `make test` do all the set-up on a fresh machine with Python 3.11.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Parallel test processes (pytest-xdist); CI machines have 2 cores.
+TEST_WORKERS ?= auto
+
+.PHONY: install run test test-sqlite test-postgres lint format lock messages bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/frontdesk migrate --no-input -v 0
+	$(BIN)/frontdesk compilemessages -v 0 --ignore=.venv
+	$(BIN)/frontdesk demo --if-empty
+	$(BIN)/frontdesk serve --host $(HOST) --port $(PORT)
+
+test: install lint test-sqlite test-postgres
+
+test-sqlite: install
+	$(BIN)/frontdesk compilemessages -v 0 --ignore=.venv
+	env -u DATABASE_URL $(BIN)/pytest -n $(TEST_WORKERS) -q
+
+# Runs the same suite on PostgreSQL when FRONTDESK_TEST_POSTGRES_URL (or DATABASE_URL) is set.
+test-postgres: install
+	@url="$${FRONTDESK_TEST_POSTGRES_URL:-$${DATABASE_URL:-}}"; \
+	if [ -n "$$url" ]; then \
+	  echo "== the suite on PostgreSQL ($$url)"; \
+	  DATABASE_URL="$$url" $(BIN)/pytest -n $(TEST_WORKERS) -q; \
+	else echo "== PostgreSQL run skipped: set FRONTDESK_TEST_POSTGRES_URL to run it"; fi
+
+lint: install
+	$(BIN)/ruff check frontdesk tests
+	$(BIN)/ruff format --check frontdesk tests
+	$(BIN)/mypy frontdesk
+
+format: install
+	$(BIN)/ruff check --fix frontdesk tests
+	$(BIN)/ruff format frontdesk tests
+
+# Re-pin every dependency after changing pyproject.toml.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade "pip>=24" && .lock-venv/bin/pip install --quiet ".[dev]"
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^frontdesk' > constraints.txt
+	rm -rf .lock-venv
+
+messages: install
+	cd frontdesk && ../$(BIN)/frontdesk makemessages -l pl --no-obsolete --ignore=static/vendor/*
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,313 @@
+"""Receiving: raw payload stored first, then parsed by the adapter, then decided here, once.
+
+Every channel goes through `receive_raw` (or `do_receive_inbound` for channels that parse
+elsewhere). The decisions — who the customer is, which conversation the message belongs to,
+what happens to its status — are made only here, never in an adapter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from frontdesk.channels.base import InboundMessage, InboundRejected, RawPayload
+
+from ..errors import ActionError, Invalid
+from ..events import record_event
+from ..lib.sanitize import sanitize_html
+from ..models import (
+    AuthorKind,
+    Channel,
+    Conversation,
+    Customer,
+    Direction,
+    Message,
+    RawInbound,
+    RawState,
+    Status,
+    Tenant,
+)
+from .attachments import check_attachments, store_attachments
+from .customers import find_or_create_customer
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ReceiveResult:
+    message: Message
+    conversation: Conversation
+    # False when the dedupe key had been received before: nothing new was created.
+    created: bool
+
+
+def store_raw(channel: Channel, payload: RawPayload) -> RawInbound:
+    """Commit the payload as received. Call before parsing and before answering the sender."""
+    with transaction.atomic():
+        return RawInbound.objects.create(
+            tenant_id=channel.tenant_id,
+            channel=channel,
+            body=payload.body,
+            content_type=payload.content_type[:200],
+            headers=payload.headers,
+            remote_addr=payload.remote_addr[:64],
+        )
+
+
+def raw_payload(raw: RawInbound) -> RawPayload:
+    return RawPayload(
+        body=bytes(raw.body),
+        content_type=raw.content_type,
+        headers=dict(raw.headers),
+        remote_addr=raw.remote_addr,
+    )
+
+
+def process_raw(raw: RawInbound) -> list[ReceiveResult]:
+    """Parse a stored payload and receive its messages. Idempotent: safe to run again.
+
+    Raises InboundRejected (the payload is bad: marked rejected) or ActionError (the content is
+    invalid: marked rejected); any other exception marks it failed, to be retried by the sweeper.
+    """
+    channel = raw.channel
+    raw.attempts += 1
+    try:
+        inbound = channel.adapter.parse_inbound(channel, raw_payload(raw))
+        results = [do_receive_inbound(channel, message, raw=raw) for message in inbound]
+    except (InboundRejected, ActionError) as exc:
+        _finish_raw(raw, RawState.REJECTED, str(getattr(exc, "message", exc)))
+        raise
+    except Exception as exc:
+        _finish_raw(raw, RawState.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    state = RawState.PROCESSED if any(r.created for r in results) or not results else RawState.DUPLICATE
+    _finish_raw(raw, state, "")
+    return results
+
+
+def _finish_raw(raw: RawInbound, state: str, error: str) -> None:
+    raw.state = state
+    raw.error = error[:2000]
+    raw.processed_at = timezone.now()
+    raw.save(update_fields=["state", "error", "processed_at", "attempts"])
+
+
+def receive_raw(channel: Channel, payload: RawPayload) -> tuple[RawInbound, list[ReceiveResult]]:
+    """Store, then process. What a channel's webhook view calls."""
+    raw = store_raw(channel, payload)
+    return raw, process_raw(raw)
+
+
+def next_conversation_number(tenant_id: int) -> int:
+    """Hand out the tenant's next reference number. Must run inside the caller's transaction:
+    the UPDATE locks the tenant row until commit, so two receivers never get the same number."""
+    Tenant.objects.filter(pk=tenant_id).update(last_conversation_number=F("last_conversation_number") + 1)
+    return Tenant.objects.values_list("last_conversation_number", flat=True).get(pk=tenant_id)
+
+
+def _follow_merges(conversation: Conversation) -> Conversation:
+    seen = set()
+    while conversation.merged_into_id and conversation.pk not in seen:
+        seen.add(conversation.pk)
+        conversation = Conversation.objects.get(pk=conversation.merged_into_id)
+    return conversation
+
+
+def find_thread(channel: Channel, customer: Customer, inbound: InboundMessage) -> Conversation | None:
+    """The conversation this message continues, strongest evidence first; None for a new one.
+
+    Never by subject alone. A conversation number only counts when it is this customer's, so
+    nobody writes into someone else's conversation by guessing a number.
+    """
+    tenant_id = channel.tenant_id
+    if inbound.in_reply_to:
+        earlier = (
+            Message.objects.filter(tenant_id=tenant_id, provider_id__in=inbound.in_reply_to[:50])
+            .select_related("conversation")
+            .order_by("-id")
+            .first()
+        )
+        if earlier is not None:
+            return _follow_merges(earlier.conversation)
+    if inbound.conversation_number:
+        found = Conversation.objects.filter(
+            tenant_id=tenant_id, number=inbound.conversation_number, customer=customer
+        ).first()
+        if found is not None:
+            return _follow_merges(found)
+    if inbound.external_thread_id:
+        found = (
+            Conversation.objects.filter(
+                tenant_id=tenant_id, channel=channel, external_thread_id=inbound.external_thread_id
+            )
+            .order_by("-id")
+            .first()
+        )
+        if found is not None:
+            return _follow_merges(found)
+    if channel.adapter.capabilities.thread_by_customer:
+        found = (
+            Conversation.objects.filter(
+                tenant_id=tenant_id, channel=channel, customer=customer, merged_into=None
+            )
+            .exclude(status=Status.CLOSED)
+            .order_by("-last_message_at")
+            .first()
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def do_receive_inbound(
+    channel: Channel, inbound: InboundMessage, *, raw: RawInbound | None = None
+) -> ReceiveResult:
+    """Receive one customer message: customer, conversation, message, status, events. Idempotent."""
+    if not inbound.dedupe_key:
+        raise Invalid(_("Every inbound message needs a deduplication key."), code="missing_dedupe_key")
+    if len(inbound.text) > settings.FRONTDESK_MAX_MESSAGE_CHARS:
+        raise Invalid(
+            _("The message is longer than %(n)d characters.") % {"n": settings.FRONTDESK_MAX_MESSAGE_CHARS},
+            code="message_too_long",
+            fields={"text": [_("Too long.")]},
+        )
+    check_attachments(inbound.attachments)
+    existing = _existing(channel, inbound.dedupe_key)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return _receive(channel, inbound, raw)
+    except IntegrityError:
+        # Another receiver committed the same dedupe key between our check and our insert.
+        existing = _existing(channel, inbound.dedupe_key)
+        if existing is None:
+            raise
+        return existing
+
+
+def _existing(channel: Channel, dedupe_key: str) -> ReceiveResult | None:
+    message = (
+        Message.objects.filter(channel=channel, provider_id=dedupe_key[:300])
+        .select_related("conversation")
+        .first()
+    )
+    if message is None:
+        return None
+    return ReceiveResult(message=message, conversation=message.conversation, created=False)
+
+
+def _receive(channel: Channel, inbound: InboundMessage, raw: RawInbound | None) -> ReceiveResult:
+    tenant = channel.tenant
+    now = timezone.now()
+    customer = find_or_create_customer(tenant, inbound.contact)
+    conversation = find_thread(channel, customer, inbound)
+    created_conversation = False
+    previous_status = None
+    if conversation is not None and conversation.status == Status.CLOSED and not tenant.reopen_closed:
+        previous, conversation = conversation, None
+    else:
+        previous = None
+    if conversation is None:
+        conversation = Conversation.objects.create(
+            tenant=tenant,
+            number=next_conversation_number(tenant.pk),
+            customer=customer,
+            channel=channel,
+            reply_channel=customer.preferred_reply_channel,
+            subject=(inbound.subject or _first_line(inbound.text))[:300],
+            language=(inbound.language or customer.language)[:10],
+            external_thread_id=inbound.external_thread_id[:200],
+            created_at=now,
+            last_message_at=now,
+            last_inbound_at=now,
+            waiting_since=now,
+            previous=previous,
+        )
+        created_conversation = True
+    else:
+        previous_status = conversation.status
+
+    message = Message.objects.create(
+        tenant=tenant,
+        conversation=conversation,
+        direction=Direction.IN,
+        channel=channel,
+        author_kind=AuthorKind.CUSTOMER,
+        customer=customer,
+        subject=inbound.subject[:300],
+        text=inbound.text,
+        html=sanitize_html(inbound.html),
+        language=(inbound.language or "")[:10],
+        provider_id=inbound.dedupe_key[:300],
+        raw=raw,
+        created_at=now,
+        sent_at=inbound.sent_at,
+    )
+    store_attachments(message, inbound.attachments)
+
+    if created_conversation:
+        record_event(
+            tenant,
+            "conversation.created",
+            conversation=conversation,
+            data={
+                "channel": channel.pk,
+                "customer": customer.pk,
+                "previous": previous.number if previous else None,
+            },
+        )
+    else:
+        _continue_conversation(conversation, previous_status, now)
+    record_event(
+        tenant,
+        "message.created",
+        conversation=conversation,
+        data={"message": message.pk, "direction": Direction.IN, "channel": channel.pk},
+    )
+    log.info(
+        "inbound.received",
+        tenant=tenant.pk,
+        channel=channel.pk,
+        conversation=conversation.number,
+        message=message.pk,
+        new_conversation=created_conversation,
+    )
+    return ReceiveResult(message=message, conversation=conversation, created=True)
+
+
+def _continue_conversation(conversation: Conversation, previous_status: str | None, now) -> None:  # type: ignore[no-untyped-def]
+    """A customer wrote again: back to the queue if the shop thought it was done or waiting."""
+    conversation.last_message_at = now
+    conversation.last_inbound_at = now
+    conversation.waiting_since = conversation.waiting_since or now
+    conversation.updated_at = now
+    fields = ["last_message_at", "last_inbound_at", "waiting_since", "updated_at"]
+    if conversation.snoozed_until is not None:
+        conversation.snoozed_until = None
+        fields.append("snoozed_until")
+    if previous_status in (Status.PENDING, Status.RESOLVED, Status.CLOSED):
+        conversation.status = Status.OPEN
+        conversation.resolved_at = None
+        fields += ["status", "resolved_at"]
+    conversation.save(update_fields=fields)
+    if conversation.status != previous_status:
+        record_event(
+            conversation.tenant_id,
+            "conversation.status_changed",
+            conversation=conversation,
+            data={"from": previous_status, "to": conversation.status, "reason": "customer_replied"},
+        )
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:120]
+    return ""

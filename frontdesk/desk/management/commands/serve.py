@@ -1,0 +1,58 @@
+"""Run the one-process server: uvicorn (HTTP + WebSocket) with worker and scheduler threads."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import uvicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from frontdesk.desk.worker.runner import WorkerThread
+
+
+class Command(BaseCommand):
+    help = "Serve Frontdesk in one process: web, WebSocket, background worker and scheduler."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--worker-threads",
+            type=int,
+            default=settings.FRONTDESK_WORKER_THREADS,
+            help="Background worker threads in this process (0: none; run `frontdesk worker` elsewhere).",
+        )
+        parser.add_argument(
+            "--no-scheduler", action="store_true", help="Do not take part in scheduler election."
+        )
+
+    def handle(
+        self, *args: Any, host: str, port: int, worker_threads: int, no_scheduler: bool, **options: Any
+    ) -> None:
+        stop = threading.Event()
+        threads = [
+            WorkerThread(stop=stop, scheduler=(i == 0 and not no_scheduler), name=f"worker{i}")
+            for i in range(worker_threads)
+        ]
+        for thread in threads:
+            thread.start()
+        self.stdout.write(f"Frontdesk is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+        config = uvicorn.Config(
+            "frontdesk.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",
+            ws="websockets",
+            log_config=None,
+            access_log=False,
+            proxy_headers=settings.FRONTDESK_HTTPS,
+            limit_max_requests=None,
+        )
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
