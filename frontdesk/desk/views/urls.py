@@ -1,7 +1,9 @@
+"""The web UI's URLs. Each area has its own module; every tenant page lives under /t/<slug>/."""
+
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import home
 
@@ -10,4 +12,13 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="desk/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", home.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    # Sign-up, invitations, password reset (no tenant in the URL).
+    path("", include("frontdesk.desk.views.urls_account")),
+    # The agent workspace: inbox, conversations, customers.
+    path("t/<slug:slug>/", include("frontdesk.desk.views.urls_workspace")),
+    # Search.
+    path("t/<slug:slug>/", include("frontdesk.desk.views.urls_search")),
+    # Settings of the shop: members, teams, channels, tags, API tokens.
+    path("t/<slug:slug>/settings/", include("frontdesk.desk.views.urls_settings")),
 ]
