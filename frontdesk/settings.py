@@ -172,6 +172,8 @@ FRONTDESK_WORKER_STALE_SECONDS = env.int("FRONTDESK_WORKER_STALE_SECONDS", defau
 FRONTDESK_DELIVERY_MAX_ATTEMPTS = env.int("FRONTDESK_DELIVERY_MAX_ATTEMPTS", default=8)
 FRONTDESK_DELIVERY_BACKOFF_SECONDS = env.float("FRONTDESK_DELIVERY_BACKOFF_SECONDS", default=30.0)
 FRONTDESK_DELIVERY_TIMEOUT_SECONDS = env.float("FRONTDESK_DELIVERY_TIMEOUT_SECONDS", default=15.0)
+# Webhooks to loopback/private addresses are refused (SSRF) unless this is set (development, tests).
+FRONTDESK_WEBHOOK_ALLOW_LOOPBACK = env.bool("FRONTDESK_WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 
 # --- Limits ---------------------------------------------------------------------------------------
 FRONTDESK_MAX_BODY_BYTES = env.int("FRONTDESK_MAX_BODY_BYTES", default=30 * 1024 * 1024)

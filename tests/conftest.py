@@ -13,11 +13,24 @@ from tests.factories import ChannelFactory, MembershipFactory, TenantFactory
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """On SQLite, test in a file rather than in memory, so that server processes started by the
+    end-to-end and scaled-out tests see the same database. Each xdist worker gets its own file."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "frontdesk-test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Attachments and mail files of each test go to its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Test peers (webhook receivers, SMTP servers) listen on 127.0.0.1.
+    settings.FRONTDESK_WEBHOOK_ALLOW_LOOPBACK = True
     yield
     shutil.rmtree(tmp_path / "media", ignore_errors=True)
 
