@@ -85,6 +85,13 @@ class ChannelFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Channel {n}")
     config = factory.LazyFunction(dict)
 
+    @factory.post_generation
+    def secrets(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        """Secrets as do_create_channel makes them (the API channel's signing secret)."""
+        if create and not obj.secrets_encrypted:
+            obj.secrets = extracted if extracted is not None else obj.adapter.generate_secrets()
+            obj.save(update_fields=["secrets_encrypted"])
+
 
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:

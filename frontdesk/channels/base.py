@@ -26,14 +26,24 @@ class TransportError(Exception):
     """Sending failed. Transient errors are retried with backoff; permanent ones fail the delivery.
 
     `disable_channel` says the channel itself can no longer work (revoked credentials…): it is
-    marked with the error so an admin sees it.
+    marked with the error so an admin sees it. `retry_after` (seconds) delays the next attempt
+    at least that long when the provider said so.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, disable_channel: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        disable_channel: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.disable_channel = disable_channel
+        # Seconds the provider asked us to wait (HTTP Retry-After); the backoff is at least this.
+        self.retry_after = retry_after
 
 
 class InboundRejected(Exception):
@@ -60,6 +70,9 @@ class RawPayload:
     content_type: str = ""
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     remote_addr: str = ""
+    # When it was received. Freshness checks (signature timestamps) compare with this, not with the
+    # time of parsing, so a payload re-processed later by the sweeper still verifies.
+    received_at: dt.datetime | None = None
 
 
 @dataclass
@@ -139,6 +152,8 @@ class OutboundMessage:
     in_reply_to: str
     attachments: list[dict[str, Any]]
     created_at: dt.datetime
+    # The conversation's language ("pl"), for what the adapter itself writes (subjects, footers).
+    language: str = ""
 
 
 class ChannelAdapter:

@@ -6,23 +6,26 @@ channel's signing secret (frontdesk.channels.signing). The idempotency key (body
 
 Outbound: each agent reply is POSTed as JSON to the channel's webhook URL, signed the same way,
 with `X-Frontdesk-Delivery` (stable across retries) so the shop can drop repeats.
+
+The wire format is documented in docs/channels.md; keep the two in step.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
-import ipaddress
 import json
+import math
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pydantic
 from django.conf import settings
 
+from frontdesk.desk.lib.addresses import InvalidAddress, normalize_email, normalize_phone
+
+from .. import safehttp
 from ..base import (
     Capabilities,
     ChannelAdapter,
@@ -34,34 +37,30 @@ from ..base import (
     RawPayload,
     TransportError,
 )
-from ..signing import SIGNATURE_HEADER, SignatureError, sign, verify
+from ..signing import DEFAULT_TOLERANCE, SIGNATURE_HEADER, SignatureError, sign, verify
 
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+DELIVERY_HEADER = "X-Frontdesk-Delivery"
+USER_AGENT = "Frontdesk-Webhook/1"
+# Answers that mean "not now": retried with backoff. Every other 4xx is the shop refusing for good.
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
 
 class Config(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    # Where replies are POSTed. HTTPS, except to this machine (development and tests).
+    # Where replies are POSTed. HTTPS, except to this machine in development and tests.
     webhook_url: str = ""
 
     @pydantic.field_validator("webhook_url")
     @classmethod
-    def _https(cls, value: str) -> str:
+    def _safe_url(cls, value: str) -> str:
         value = value.strip()
         if not value:
             return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("Use a full https:// address")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("Use https:// (plain http only to 127.0.0.1)")
-        return value
+        try:
+            return safehttp.validate_url(value)
+        except safehttp.UnsafeAddress as exc:
+            raise ValueError(str(exc)) from None
 
 
 class CustomerBody(pydantic.BaseModel):
@@ -72,11 +71,11 @@ class CustomerBody(pydantic.BaseModel):
     phone: str = pydantic.Field("", max_length=40)
     name: str = pydantic.Field("", max_length=200)
     language: str = pydantic.Field("", max_length=10)
-    attributes: dict[str, Any] = pydantic.Field(default_factory=dict)
+    attributes: dict[str, Any] = pydantic.Field(default_factory=dict, max_length=100)
 
     @pydantic.model_validator(mode="after")
     def _some_identity(self) -> CustomerBody:
-        if not (self.external_id or self.email or self.phone):
+        if not (self.external_id.strip() or self.email.strip() or self.phone.strip()):
             raise ValueError("Give at least one of external_id, email, phone")
         return self
 
@@ -96,11 +95,12 @@ class InboundBody(pydantic.BaseModel):
 
     idempotency_key: str = pydantic.Field("", max_length=200)
     customer: CustomerBody
-    text: str = pydantic.Field("", max_length=100_000)
+    text: str = ""
     subject: str = pydantic.Field("", max_length=300)
     thread_id: str = pydantic.Field("", max_length=200)
     conversation_number: int | None = pydantic.Field(None, ge=1)
-    sent_at: dt.datetime | None = None
+    # With its offset ("2025-05-01T10:00:00+02:00"): a bare local time is ambiguous.
+    sent_at: pydantic.AwareDatetime | None = None
     attachments: list[AttachmentBody] = pydantic.Field(default_factory=list)
 
     @pydantic.model_validator(mode="after")
@@ -114,8 +114,75 @@ def _field_errors(exc: pydantic.ValidationError) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "body"
-        fields.setdefault(key, []).append(err["msg"])
+        message = "Unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        fields.setdefault(key, []).append(message)
     return fields
+
+
+def _invalid(
+    message: str, fields: dict[str, list[str]], code: str = "invalid", status: int = 422
+) -> InboundRejected:
+    return InboundRejected(message, status=status, code=code, fields=fields)
+
+
+def _decode_attachments(body: InboundBody) -> list[InboundAttachment]:
+    """Decode base64 attachments, refusing too many or too large ones before decoding them."""
+    limit = settings.FRONTDESK_MAX_ATTACHMENT_BYTES
+    if len(body.attachments) > settings.FRONTDESK_MAX_ATTACHMENTS:
+        raise _invalid(
+            f"At most {settings.FRONTDESK_MAX_ATTACHMENTS} attachments per message",
+            {"attachments": [f"At most {settings.FRONTDESK_MAX_ATTACHMENTS} attachments"]},
+            code="too_many_attachments",
+        )
+    decoded = []
+    for i, a in enumerate(body.attachments):
+        too_large = _invalid(
+            f"Attachment {a.filename!r} is larger than the limit of {limit} bytes",
+            {f"attachments.{i}.data_base64": [f"Larger than {limit} bytes"]},
+            code="attachment_too_large",
+            status=413,
+        )
+        # Four base64 characters carry three bytes: refuse by length before allocating the bytes.
+        if len(a.data_base64) > 4 * math.ceil(limit / 3) + 4:
+            raise too_large
+        try:
+            data = base64.b64decode(a.data_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise _invalid(
+                f"Attachment {a.filename!r} is not valid base64",
+                {f"attachments.{i}.data_base64": ["Not valid base64"]},
+            ) from None
+        if len(data) > limit:
+            raise too_large
+        decoded.append(InboundAttachment(filename=a.filename, content_type=a.content_type, data=data))
+    return decoded
+
+
+def _contact(channel: Any, customer: CustomerBody) -> InboundContact:
+    """The customer, with email and phone checked here so the error names the body's field."""
+    errors: dict[str, list[str]] = {}
+    email = customer.email.strip()
+    phone = customer.phone.strip()
+    if email:
+        try:
+            email = normalize_email(email)
+        except InvalidAddress as exc:
+            errors["customer.email"] = [str(exc)]
+    if phone:
+        try:
+            phone = normalize_phone(phone, channel.tenant.country or "PL")
+        except InvalidAddress as exc:
+            errors["customer.phone"] = [f"{exc}; use the international format, e.g. +48601234567"]
+    if errors:
+        raise _invalid("The customer's contact details are not valid", errors)
+    return InboundContact(
+        name=customer.name.strip(),
+        email=email,
+        phone=phone,
+        external_id=customer.external_id.strip(),
+        language=customer.language.strip(),
+        attributes=customer.attributes,
+    )
 
 
 class ApiChannel(ChannelAdapter):
@@ -134,11 +201,20 @@ class ApiChannel(ChannelAdapter):
             raise InboundRejected(
                 "The channel has no signing secret; rotate its secrets", status=409, code="no_secret"
             )
+        # Freshness is judged at the time of receipt: a payload re-processed later still verifies.
+        received = payload.received_at.timestamp() if payload.received_at else None
         try:
-            verify(secret, payload.body, payload.headers.get(SIGNATURE_HEADER.lower(), ""))
+            verify(
+                secret,
+                payload.body,
+                payload.headers.get(SIGNATURE_HEADER.lower(), ""),
+                tolerance=DEFAULT_TOLERANCE,
+                now=received,
+            )
         except SignatureError as exc:
             raise InboundRejected(str(exc), status=401, code="bad_signature") from None
-        if not payload.content_type.lower().startswith("application/json"):
+        media_type = payload.content_type.split(";")[0].strip().lower()
+        if media_type != "application/json":
             raise InboundRejected(
                 "Send Content-Type: application/json", status=415, code="unsupported_media_type"
             )
@@ -146,74 +222,65 @@ class ApiChannel(ChannelAdapter):
             data = json.loads(payload.body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InboundRejected(f"Malformed JSON: {exc}", status=400, code="malformed_json") from None
+        if not isinstance(data, dict):
+            raise InboundRejected("The body must be a JSON object", status=400, code="malformed_json")
         try:
             body = InboundBody.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise InboundRejected(
-                "The message is not valid", status=422, code="invalid", fields=_field_errors(exc)
-            ) from None
-        key = body.idempotency_key or payload.headers.get("idempotency-key", "")[:200]
+            raise _invalid("The message is not valid", _field_errors(exc)) from None
+        key = body.idempotency_key.strip() or payload.headers.get("idempotency-key", "").strip()[:200]
         if not key:
-            raise InboundRejected(
+            raise _invalid(
                 "Give an idempotency_key (or an Idempotency-Key header) so a retry never creates a duplicate",
-                status=422,
-                code="invalid",
-                fields={"idempotency_key": ["Field required"]},
+                {"idempotency_key": ["Field required"]},
             )
-        attachments = []
-        for i, a in enumerate(body.attachments):
-            try:
-                data_bytes = base64.b64decode(a.data_base64, validate=True)
-            except (binascii.Error, ValueError):
-                raise InboundRejected(
-                    "An attachment is not valid base64",
-                    status=422,
-                    code="invalid",
-                    fields={f"attachments.{i}.data_base64": ["Not valid base64"]},
-                ) from None
-            attachments.append(
-                InboundAttachment(filename=a.filename, content_type=a.content_type, data=data_bytes)
+        if len(body.text) > settings.FRONTDESK_MAX_MESSAGE_CHARS:
+            raise _invalid(
+                f"The text is longer than {settings.FRONTDESK_MAX_MESSAGE_CHARS} characters",
+                {"text": [f"At most {settings.FRONTDESK_MAX_MESSAGE_CHARS} characters"]},
+                code="message_too_long",
             )
-        c = body.customer
+        contact = _contact(channel, body.customer)
+        attachments = _decode_attachments(body)
         return [
             InboundMessage(
                 dedupe_key=f"api:{key}",
-                contact=InboundContact(
-                    name=c.name,
-                    email=c.email,
-                    phone=c.phone,
-                    external_id=c.external_id,
-                    language=c.language,
-                    attributes=c.attributes,
-                ),
+                contact=contact,
                 text=body.text,
-                subject=body.subject,
+                subject=body.subject.strip(),
                 sent_at=body.sent_at,
                 conversation_number=body.conversation_number,
-                external_thread_id=body.thread_id,
+                external_thread_id=body.thread_id.strip(),
                 attachments=attachments,
-                language=c.language,
+                language=contact.language,
             )
         ]
 
-    def send(self, channel: Any, message: OutboundMessage) -> str:
-        url = self.config(channel).webhook_url
-        secret = channel.secrets.get("signing_secret", "")
-        if not url:
-            raise TransportError(f"The channel {channel.name} has no webhook URL for replies", permanent=True)
-        body = json.dumps(
+    def webhook_body(self, message: OutboundMessage) -> bytes:
+        """The JSON the shop receives for a reply (docs/channels.md, "The webhook the shop receives")."""
+        attachments = []
+        for a in message.attachments:
+            with open(a["path"], "rb") as f:
+                data = f.read()
+            attachments.append(
+                {
+                    "filename": a["filename"],
+                    "content_type": a["content_type"],
+                    "size": a["size"],
+                    "data_base64": base64.b64encode(data).decode(),
+                }
+            )
+        return json.dumps(
             {
                 "type": "message.created",
                 "delivery_id": message.delivery_id,
                 "message": {
                     "id": message.message_id,
                     "text": message.text,
+                    "html": message.html,
                     "author": message.author_name,
                     "created_at": message.created_at.isoformat(),
-                    "attachments": [
-                        {"filename": a["filename"], "content_type": a["content_type"], "size": a["size"]}
-                        for a in message.attachments
-                    ],
+                    "attachments": attachments,
                 },
                 "conversation": {
                     "number": message.conversation_number,
@@ -224,39 +291,75 @@ class ApiChannel(ChannelAdapter):
             },
             ensure_ascii=False,
         ).encode()
+
+    def send(self, channel: Any, message: OutboundMessage) -> str:
+        try:
+            url = self.config(channel).webhook_url
+        except pydantic.ValidationError as exc:
+            # Saved when allowed (e.g. a loopback address in development), not allowed any more.
+            reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            raise TransportError(
+                f"The channel's webhook address is refused: {reason}", permanent=True, disable_channel=True
+            ) from None
+        secret = channel.secrets.get("signing_secret", "")
+        if not url:
+            raise TransportError(f"The channel {channel.name} has no webhook URL for replies", permanent=True)
+        if not secret:
+            raise TransportError(
+                f"The channel {channel.name} has no signing secret; rotate its secrets",
+                permanent=True,
+                disable_channel=True,
+            )
+        body = self.webhook_body(message)
         headers = {
             "Content-Type": "application/json",
-            "User-Agent": "Frontdesk-Webhook/1",
+            "User-Agent": USER_AGENT,
+            # Signed at each attempt (a fresh timestamp); the delivery id stays the same.
             SIGNATURE_HEADER: sign(secret, body),
-            "X-Frontdesk-Delivery": str(message.delivery_id),
+            DELIVERY_HEADER: str(message.delivery_id),
             "Idempotency-Key": f"delivery-{message.delivery_id}",
         }
         try:
-            response = httpx.post(
-                url,
-                content=body,
-                headers=headers,
-                timeout=settings.FRONTDESK_DELIVERY_TIMEOUT_SECONDS,
-                follow_redirects=False,
-            )
+            answer = safehttp.post(url, body, headers, settings.FRONTDESK_DELIVERY_TIMEOUT_SECONDS)
+        except safehttp.UnsafeAddress as exc:
+            raise TransportError(
+                f"Refused to send to {url}: {exc}", permanent=True, disable_channel=True
+            ) from None
+        except safehttp.Unresolvable as exc:
+            raise TransportError(str(exc)) from None
         except httpx.TimeoutException:
             raise TransportError(f"No answer from {url} within the timeout") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:
             raise TransportError(f"Could not reach {url}: {exc}") from None
-        detail = f"HTTP {response.status_code}: {response.text[:300]}"
-        if response.status_code == 410:
+        status = answer.status
+        detail = f"HTTP {status}: {answer.text[:300]}".strip()
+        if status == 410:
             raise TransportError(
                 f"The shop's endpoint is gone ({detail})", permanent=True, disable_channel=True
             )
-        if response.status_code in (408, 425, 429) or response.status_code >= 500:
-            raise TransportError(detail)
-        if response.status_code >= 300:
+        if status in TRANSIENT_STATUSES or status >= 500:
+            raise TransportError(detail, retry_after=_retry_after(answer.headers.get("retry-after", "")))
+        if 300 <= status < 400:
+            raise TransportError(
+                f"{detail} (redirects are not followed; use the final address)", permanent=True
+            )
+        if status >= 400 or status < 200:
             raise TransportError(detail, permanent=True)
         try:
-            provider_id = str(response.json().get("id") or "")
-        except (ValueError, AttributeError):
+            answer_body = json.loads(answer.text) if answer.text.strip() else {}
+            provider_id = str(answer_body.get("id") or "") if isinstance(answer_body, dict) else ""
+        except ValueError:
             provider_id = ""
-        return provider_id or f"delivery-{message.delivery_id}"
+        return provider_id[:300] or f"delivery-{message.delivery_id}"
 
     def public_urls(self, channel: Any) -> dict[str, str]:
         return {"inbound_url": f"{settings.FRONTDESK_BASE_URL}/hooks/{channel.public_id}/"}
+
+
+def _retry_after(value: str) -> float | None:
+    """Seconds from a Retry-After header given in seconds (HTTP dates are rare from APIs: ignored)."""
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if 0 < seconds <= 6 * 3600 else None

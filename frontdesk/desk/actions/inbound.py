@@ -66,6 +66,7 @@ def raw_payload(raw: RawInbound) -> RawPayload:
         content_type=raw.content_type,
         headers=dict(raw.headers),
         remote_addr=raw.remote_addr,
+        received_at=raw.received_at,
     )
 
 
@@ -151,7 +152,8 @@ def find_thread(channel: Channel, customer: Customer, inbound: InboundMessage) -
         )
         if found is not None:
             return _follow_merges(found)
-    if channel.adapter.capabilities.thread_by_customer:
+    # An explicit thread id that matched nothing is a new thread, not the customer's latest one.
+    if channel.adapter.capabilities.thread_by_customer and not inbound.external_thread_id:
         found = (
             Conversation.objects.filter(
                 tenant_id=tenant_id, channel=channel, customer=customer, merged_into=None

@@ -97,6 +97,7 @@ def outbound_message(delivery: Delivery) -> OutboundMessage:
             for a in message.attachments.all()
         ],
         created_at=message.created_at,
+        language=conversation.language or conversation.customer.language,
     )
 
 
@@ -118,6 +119,16 @@ def process_delivery(delivery_id: int, worker_id: str) -> str:
         log.exception("delivery.unexpected_error", delivery=delivery.pk)
         return _failed(delivery, attempt, TransportError(f"{type(exc).__name__}: {exc}"))
     now = timezone.now()
+    # provider_id is unique per channel on messages (it is the inbound dedupe key): a provider that
+    # answers the same id twice must not make this update fail after the message went out.
+    message_provider_id = provider_id[:300]
+    if (
+        message_provider_id
+        and Message.objects.filter(channel_id=delivery.channel_id, provider_id=message_provider_id)
+        .exclude(pk=delivery.message_id)
+        .exists()
+    ):
+        message_provider_id = f"{provider_id[:280]}#delivery-{delivery.pk}"
     with transaction.atomic():
         attempt.finished_at = now
         attempt.ok = True
@@ -131,7 +142,7 @@ def process_delivery(delivery_id: int, worker_id: str) -> str:
             last_error="",
         )
         Message.objects.filter(pk=delivery.message_id).update(
-            delivery_state=DeliveryState.SENT, delivery_error="", provider_id=provider_id[:300]
+            delivery_state=DeliveryState.SENT, delivery_error="", provider_id=message_provider_id
         )
         _delivery_event(delivery, DeliveryState.SENT, "")
     return "sent"
@@ -161,7 +172,11 @@ def _failed(delivery: Delivery, attempt: DeliveryAttempt, exc: TransportError) -
                 "delivery.failed", delivery=delivery.pk, attempts=delivery.attempts, error=exc.message
             )
             return "failed"
-        retry_at = now + backoff(delivery.attempts)
+        delay = backoff(delivery.attempts)
+        if exc.retry_after:
+            # The provider said how long to wait (Retry-After); never sooner, never beyond 6 h.
+            delay = max(delay, dt.timedelta(seconds=min(exc.retry_after, 6 * 3600)))
+        retry_at = now + delay
         Delivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.PENDING,
             last_error=exc.message[:2000],
