@@ -14,12 +14,14 @@ from django.core.asgi import get_asgi_application
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddleware  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from frontdesk.bodylimit import BodySizeLimit  # noqa: E402
 from frontdesk.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodySizeLimit(django_asgi_app, settings.FRONTDESK_MAX_BODY_BYTES),
         # Origin must be one of ALLOWED_HOSTS: a page elsewhere cannot open an agent's socket.
         "websocket": AllowedHostsOriginValidator(
             CookieMiddleware(SessionMiddleware(AuthMiddleware(URLRouter(websocket_urlpatterns))))
