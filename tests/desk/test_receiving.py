@@ -114,3 +114,25 @@ def test_html_from_customers_is_sanitised(api_channel):
     html = conversation.messages.get().html
     assert "<script" not in html and "onclick" not in html
     assert "Hi" in html
+
+
+def test_a_receiver_that_loses_a_race_for_a_new_customer_tries_again(api_channel, monkeypatch):
+    """Two first messages of one new customer at once: the loser's identity insert collides."""
+    from django.db import IntegrityError
+
+    from frontdesk.desk.actions.inbound import find_or_create_customer
+
+    calls = []
+
+    def racing(tenant, contact):  # type: ignore[no-untyped-def]
+        calls.append(contact.email)
+        if len(calls) == 1:
+            raise IntegrityError("duplicate key value violates unique constraint identity_unique")
+        return find_or_create_customer(tenant, contact)
+
+    monkeypatch.setattr("frontdesk.desk.actions.inbound.find_or_create_customer", racing)
+
+    conversation = receive(api_channel, "hello", email="new@example.org")
+
+    assert len(calls) == 2
+    assert conversation.messages.get().text == "hello"

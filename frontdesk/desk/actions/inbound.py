@@ -183,15 +183,20 @@ def do_receive_inbound(
     existing = _existing(channel, inbound.dedupe_key)
     if existing is not None:
         return existing
-    try:
-        with transaction.atomic():
-            return _receive(channel, inbound, raw)
-    except IntegrityError:
-        # Another receiver committed the same dedupe key between our check and our insert.
-        existing = _existing(channel, inbound.dedupe_key)
-        if existing is None:
-            raise
-        return existing
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _receive(channel, inbound, raw)
+        except IntegrityError:
+            # Another receiver committed the same dedupe key between our check and our insert…
+            existing = _existing(channel, inbound.dedupe_key)
+            if existing is not None:
+                return existing
+            # …or the same new customer (an identity) from another message: their row exists
+            # now, so a second try finds it instead of creating it.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _existing(channel: Channel, dedupe_key: str) -> ReceiveResult | None:
