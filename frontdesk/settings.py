@@ -141,13 +141,15 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Real time ------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Keys and pub/sub channels of this installation in Redis (several may share one Redis server).
+REDIS_PREFIX = env.str("FRONTDESK_REDIS_PREFIX", default="frontdesk")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                "prefix": env.str("FRONTDESK_REDIS_PREFIX", default="frontdesk"),
+                "prefix": REDIS_PREFIX,
             },
         }
     }
@@ -158,7 +160,11 @@ else:
 # Shared between processes through Redis when REDIS_URL is set; per process otherwise.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "frontdesk"}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -184,12 +190,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = FRONTDESK_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Self-service sign-up of new shops (hosted installations); off by default.
 FRONTDESK_SIGNUP_ENABLED = env.bool("FRONTDESK_SIGNUP_ENABLED", default=False)
+# Sign-up and password-reset forms sent per IP address and hour (beyond it: 429).
+FRONTDESK_SIGNUP_RATE_PER_HOUR = env.int("FRONTDESK_SIGNUP_RATE_PER_HOUR", default=10)
 
 # --- Files ----------------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+# Static files are served straight from the package (WhiteNoise finders); STATIC_ROOT only matters
+# to operators who run `frontdesk collectstatic` to serve them from a web server.
+STATIC_ROOT = env.str("STATIC_ROOT", default=None)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -6,25 +6,76 @@ processes, so a message received by one server reaches agents connected to anoth
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import structlog
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 log = structlog.get_logger(__name__)
+
+# How long a publishing thread waits for the serving event loop to take the message.
+PUBLISH_TIMEOUT_SECONDS = 5.0
+
+# The event loop that serves WebSockets in this process (set by the first consumer that connects).
+_serving_loop: asyncio.AbstractEventLoop | None = None
+# Where processes without one (`frontdesk worker`, commands) publish: one long-lived loop, so the
+# Redis layer keeps one connection instead of opening one per event.
+_publisher_loop: asyncio.AbstractEventLoop | None = None
+_publisher_lock = threading.Lock()
 
 
 def tenant_group(tenant_id: int) -> str:
     return f"tenant.{tenant_id}"
 
 
-def publish_tenant_event(tenant_id: int, payload: dict[str, Any]) -> None:
+def bind_serving_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Remember the loop the consumers run on, so other threads can hand it messages."""
+    global _serving_loop
+    _serving_loop = loop
+
+
+def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _publisher() -> asyncio.AbstractEventLoop:
+    global _publisher_loop
+    with _publisher_lock:
+        if _publisher_loop is None or _publisher_loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="realtime-publisher", daemon=True).start()
+            _publisher_loop = loop
+        return _publisher_loop
+
+
+def send_to_group(group: str, message: dict[str, Any]) -> None:
+    """group_send from synchronous code in any thread of this process (never from a coroutine).
+
+    The in-memory layer keeps asyncio queues that belong to the serving loop: a worker or scheduler
+    thread that pushed into them from a loop of its own would not wake the consumer (and is not
+    thread-safe). So when a serving loop runs here, the send runs on it; otherwise (a `frontdesk
+    worker` process, a command) on this module's publisher loop.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
+    loop = _serving_loop
+    if loop is None or not loop.is_running() or loop.is_closed():
+        loop = _publisher()
+    if _running_on(loop):
+        raise RuntimeError("send_to_group() called from the event loop itself; await group_send instead")
+    future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+    future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
+
+
+def publish_tenant_event(tenant_id: int, payload: dict[str, Any]) -> None:
     try:
-        async_to_sync(layer.group_send)(tenant_group(tenant_id), {"type": "desk.event", "event": payload})
+        send_to_group(tenant_group(tenant_id), {"type": "desk.event", "event": payload})
     except Exception:
         # The change is committed and stored as an Event; clients catch up from the stream on
         # reconnect. A failed push must not fail the request that made the change.

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pydantic
 from django.conf import settings
+from django.utils.translation import gettext_noop as _n
 
 from frontdesk.desk.lib.addresses import InvalidAddress, normalize_email, normalize_phone
 
@@ -49,7 +50,14 @@ class Config(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
     # Where replies are POSTed. HTTPS, except to this machine in development and tests.
-    webhook_url: str = ""
+    webhook_url: str = pydantic.Field(
+        "",
+        title=_n("Webhook URL for replies"),
+        description=_n(
+            "Agents' replies are POSTed here as signed JSON (see the API channel documentation). "
+            "Use https://; without it, replies cannot be sent through this channel."
+        ),
+    )
 
     @pydantic.field_validator("webhook_url")
     @classmethod

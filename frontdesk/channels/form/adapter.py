@@ -23,6 +23,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _n
 
 from frontdesk.desk.lib.addresses import InvalidAddress, normalize_email, normalize_phone
 
@@ -59,17 +60,42 @@ def _origin(value: str) -> str:
 class Config(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    # Shown above the form; the shop's name when empty.
-    title: str = pydantic.Field("", max_length=200)
-    intro: str = pydantic.Field("", max_length=2000)
-    # Sender of the replies ("Shop <support@shop.example>"); the installation's default when empty.
-    reply_from: str = pydantic.Field("", max_length=320)
-    ask_phone: bool = True
-    require_phone: bool = False
-    # Sites allowed to embed the form in a frame (https://shop.example); none: only linked to.
-    embed_origins: list[str] = pydantic.Field(default_factory=list, max_length=20)
-    # A human fills the form in no less than this; bots are faster.
-    min_seconds: int = pydantic.Field(3, ge=0, le=60)
+    # Titles and descriptions are marked for translation here and translated by the settings form.
+    title: str = pydantic.Field(
+        "",
+        max_length=200,
+        title=_n("Title"),
+        description=_n("Shown above the form; the shop's name when empty."),
+    )
+    intro: str = pydantic.Field(
+        "",
+        max_length=2000,
+        title=_n("Introduction"),
+        description=_n("A few words above the fields, e.g. when the customer can expect an answer."),
+    )
+    reply_from: str = pydantic.Field(
+        "",
+        max_length=320,
+        title=_n("Replies come from"),
+        description=_n(
+            'Sender of the replies, e.g. "Shop <support@shop.example>"; when empty, the installation\'s.'
+        ),
+    )
+    ask_phone: bool = pydantic.Field(True, title=_n("Ask for a phone number"))
+    require_phone: bool = pydantic.Field(False, title=_n("Phone number is required"))
+    embed_origins: list[str] = pydantic.Field(
+        default_factory=list,
+        max_length=20,
+        title=_n("Sites that may embed the form"),
+        description=_n("Addresses such as https://shop.example; with none, the form can only be linked to."),
+    )
+    min_seconds: int = pydantic.Field(
+        3,
+        ge=0,
+        le=60,
+        title=_n("Minimum fill-in time (seconds)"),
+        description=_n("Forms sent faster than this are refused as spam: people are slower than bots."),
+    )
     # Replies are sent through the installation's mail server (EMAIL_URL); per-channel SMTP
     # arrives with the email channel.
 

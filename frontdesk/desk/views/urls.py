@@ -9,7 +9,8 @@ from . import home
 
 urlpatterns = [
     path("", home.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="desk/login.html"), name="login"),
+    path("login/", home.LoginView.as_view(), name="login"),
+    path("favicon.ico", home.favicon),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", home.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -24,12 +24,17 @@ from django_tasks_db.management.commands.db_worker import Worker as DbWorker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from ..models import Lease, RawInbound, RawState, WorkerHeartbeat
+from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Lease, RawInbound, RawState, WorkerHeartbeat
 from .context import set_current_worker_id
 
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+
+
+def heartbeat_seconds() -> float:
+    """How often a worker says it is alive: well within the time after which it counts as dead."""
+    return max(0.2, min(HEARTBEAT_SECONDS, settings.FRONTDESK_WORKER_STALE_SECONDS / 4))
 
 
 def new_worker_id(role: str = "worker") -> str:
@@ -102,19 +107,48 @@ def recover_abandoned_tasks(now: dt.datetime | None = None) -> int:
     stale_before = now - dt.timedelta(seconds=settings.FRONTDESK_WORKER_STALE_SECONDS)
     alive = set(WorkerHeartbeat.objects.filter(seen_at__gte=stale_before).values_list("worker_id", flat=True))
     recovered = 0
+    dead: set[str] = set()
     for task_result in DBTaskResult.objects.running().only("id", "worker_ids", "started_at")[:1000]:
         owner = task_result.worker_ids[-1] if task_result.worker_ids else None
         if owner in alive:
             continue
         if task_result.started_at and task_result.started_at >= stale_before:
             continue  # just claimed; its worker may not have beaten yet
-        recovered += DBTaskResult.objects.filter(
-            pk=task_result.pk, status="RUNNING", worker_ids=task_result.worker_ids
-        ).update(status="READY", started_at=None)
+        # Compare-and-set on the status and start time: a worker that claimed it meanwhile wins.
+        if DBTaskResult.objects.filter(
+            pk=task_result.pk, status="RUNNING", started_at=task_result.started_at
+        ).update(status="READY", started_at=None):
+            recovered += 1
+            if owner:
+                dead.add(owner)
+    if dead:
+        release_claims_of(dead, now)
     WorkerHeartbeat.objects.filter(seen_at__lt=now - dt.timedelta(hours=1)).delete()
     if recovered:
-        log.warning("worker.recovered_tasks", count=recovered)
+        log.warning("worker.recovered_tasks", count=recovered, workers=sorted(dead))
     return recovered
+
+
+def release_claims_of(dead_workers: set[str], now: dt.datetime) -> int:
+    """Give back the deliveries a dead worker was sending, so its recovered task can send them now
+    instead of waiting for the claim to time out. The unfinished attempt is closed as interrupted
+    (the provider may have got it: the receiver drops the repeat by the delivery id)."""
+    with transaction.atomic():
+        claimed = list(
+            Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_by__in=dead_workers).values_list(
+                "pk", flat=True
+            )
+        )
+        if not claimed:
+            return 0
+        DeliveryAttempt.objects.filter(delivery_id__in=claimed, finished_at__isnull=True).update(
+            finished_at=now, detail="The worker stopped during this attempt; it is sent again."
+        )
+        released = Delivery.objects.filter(
+            pk__in=claimed, status=DeliveryStatus.SENDING, claimed_by__in=dead_workers
+        ).update(status=DeliveryStatus.PENDING, claimed_until=None, next_attempt_at=now)
+    log.warning("worker.released_deliveries", count=released, workers=sorted(dead_workers))
+    return released
 
 
 def sweep_raw_inbound(now: dt.datetime | None = None) -> int:
@@ -167,8 +201,11 @@ def scheduled_jobs() -> list[Job]:
     from ..actions.conversations import wake_snoozed
     from ..actions.outbox import sweep_deliveries
 
+    # Look for abandoned tasks a few times per staleness period (so a dead worker's task runs again
+    # soon after it counts as dead), at most every 15 s.
+    recovery_every = max(1.0, min(15.0, settings.FRONTDESK_WORKER_STALE_SECONDS / 3))
     return [
-        Job("recover_abandoned_tasks", 15, recover_abandoned_tasks),
+        Job("recover_abandoned_tasks", recovery_every, recover_abandoned_tasks),
         Job("sweep_deliveries", 15, sweep_deliveries),
         Job("sweep_raw_inbound", 30, sweep_raw_inbound),
         Job("wake_snoozed", 10, wake_snoozed),
@@ -179,13 +216,20 @@ class Scheduler:
     """Runs periodic jobs in the one process holding the "scheduler" lease."""
 
     LEASE_SECONDS = 30.0
+    RENEW_SECONDS = 5.0
 
     def __init__(self, holder: str) -> None:
         self.holder = holder
         self.jobs = scheduled_jobs()
+        self.holding = False
+        self.renewed_at: float | None = None
 
     def tick(self, monotonic_now: float) -> None:
-        if not acquire_lease("scheduler", self.holder, self.LEASE_SECONDS):
+        """Called often (every loop of the worker); touches the lease only every few seconds."""
+        if self.renewed_at is None or monotonic_now - self.renewed_at >= self.RENEW_SECONDS:
+            self.renewed_at = monotonic_now
+            self.holding = acquire_lease("scheduler", self.holder, self.LEASE_SECONDS)
+        if not self.holding:
             return
         for job in self.jobs:
             if monotonic_now - job.last_run < job.every:
@@ -195,6 +239,26 @@ class Scheduler:
                 job.func()
             except Exception:
                 log.exception("scheduler.job_failed", job=job.name)
+
+
+class Heartbeat(threading.Thread):
+    """Beats for one worker on its own thread, so a long task does not make the worker look dead."""
+
+    def __init__(self, worker_id: str, stop: threading.Event) -> None:
+        super().__init__(name=f"heartbeat-{worker_id}", daemon=True)
+        self.worker_id = worker_id
+        self.stop_event = stop
+
+    def run(self) -> None:
+        while True:
+            try:
+                heartbeat(self.worker_id)
+            except Exception:
+                log.exception("worker.heartbeat_failed", worker=self.worker_id)
+            finally:
+                close_old_connections()
+            if self.stop_event.wait(heartbeat_seconds()):
+                return
 
 
 class WorkerThread(threading.Thread):
@@ -213,17 +277,16 @@ class WorkerThread(threading.Thread):
         import time
 
         set_current_worker_id(self.worker_id)
-        last_beat = 0.0
+        heartbeat(self.worker_id)  # alive before the first claim
+        beating = threading.Event()
+        beat = Heartbeat(self.worker_id, beating)
+        beat.start()
         log.info("worker.started", worker=self.worker_id)
         while not self.stop_event.is_set():
             try:
                 close_old_connections()
-                mono = time.monotonic()
-                if mono - last_beat >= HEARTBEAT_SECONDS:
-                    heartbeat(self.worker_id)
-                    last_beat = mono
-                    if self.scheduler:
-                        self.scheduler.tick(mono)
+                if self.scheduler:
+                    self.scheduler.tick(time.monotonic())
                 task_result = claim_next_task(self.worker_id)
                 if task_result is not None:
                     run_claimed(self.worker_id, task_result)
@@ -231,6 +294,8 @@ class WorkerThread(threading.Thread):
             except Exception:
                 log.exception("worker.loop_error", worker=self.worker_id)
             self.stop_event.wait(self.interval)
+        beating.set()
+        beat.join(timeout=10)
         WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
         close_old_connections()
         log.info("worker.stopped", worker=self.worker_id)

@@ -44,7 +44,13 @@ class Command(BaseCommand):
             host=host,
             port=port,
             lifespan="off",
-            ws="websockets",
+            # The sans-I/O implementation (the older one is deprecated). Protocol pings every 20 s
+            # keep proxies from closing idle sockets and notice vanished clients; agent pages send
+            # small JSON frames, so a large inbound frame is refused rather than buffered.
+            ws="websockets-sansio",
+            ws_ping_interval=20.0,
+            ws_ping_timeout=20.0,
+            ws_max_size=1024 * 1024,
             log_config=None,
             access_log=False,
             proxy_headers=settings.FRONTDESK_HTTPS,
