@@ -70,7 +70,21 @@ def _member_info(user: Any, slug: str) -> dict[str, Any] | None:
         member = membership_for(user, slug)
     except NotFound:
         return None
-    return {"id": member.pk, "tenant": member.tenant_id, "name": member.display_name}
+    return {
+        "id": member.pk,
+        "tenant": member.tenant_id,
+        "name": member.display_name,
+        "admin": member.is_admin,
+    }
+
+
+# Events about running the shop (who was invited, tokens, channel secrets) are for its admins only;
+# agents' pages need conversation events.
+ADMIN_ONLY_KINDS = ("member.invited", "invitation.", "api_token.", "channel.", "tenant.")
+
+
+def visible_to(event: dict[str, Any], *, admin: bool) -> bool:
+    return admin or not str(event.get("kind", "")).startswith(ADMIN_ONLY_KINDS)
 
 
 def _still_allowed(member_id: int, session_key: str | None) -> bool:
@@ -161,6 +175,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         self.member_id = info["id"]
         self.tenant_id = info["tenant"]
         self.name = info["name"]
+        self.admin = info["admin"]
         self.group = tenant_group(self.tenant_id)
         # Join before reading the stream: whatever commits from now on arrives live, whatever
         # committed before is in the replay, and the overlap is dropped by id (see desk_event).
@@ -256,7 +271,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
 
     async def desk_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
-        if self._already_sent(event.get("id")):
+        if self._already_sent(event.get("id")) or not visible_to(event, admin=self.admin):
             return
         await self._send({"type": "event", "event": event})
 
@@ -291,7 +306,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self._send({"type": "reload"})
             return
         for event in events:
-            if not self._already_sent(event["id"]):
+            if not self._already_sent(event["id"]) and visible_to(event, admin=self.admin):
                 await self._send({"type": "event", "event": event})
 
     def _already_sent(self, event_id: Any) -> bool:

@@ -407,3 +407,27 @@ def test_only_the_members_own_name_is_shared(agent, owner):
             assert "anna@rowery.example" not in str(seen)
 
     run(scenario)
+
+
+def test_running_the_shop_is_announced_to_its_admins_but_not_to_agents(agent, owner, api_channel):
+    """An invitation carries the invitee's email: admins' pages get it, agents' pages do not."""
+    from frontdesk.desk.actions.admin import do_invite
+
+    agent_cookie, owner_cookie = login_cookie(agent), login_cookie(owner)
+
+    async def scenario() -> None:
+        async with agent_socket(agent_cookie) as agents_page, agent_socket(owner_cookie) as owners_page:
+            await agents_page.next_of("hello")
+            await owners_page.next_of("hello")
+
+            await db(do_invite)(owner, "new.agent@rowery.example")
+            await db(receive)(api_channel, "After the invitation")
+            is_after = await db(_is_message)("After the invitation")
+
+            agent_kinds = [e["kind"] for e in await agents_page.events_until(is_after)]
+            owner_kinds = [e["kind"] for e in await owners_page.events_until(is_after)]
+            assert "member.invited" in owner_kinds
+            assert "member.invited" not in agent_kinds
+            assert "message.created" in agent_kinds
+
+    run(scenario)
