@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,3 +10,8 @@ class DeskConfig(AppConfig):
     label = "desk"
     verbose_name = _("Frontdesk")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .search.signals import restore_search_triggers
+
+        post_migrate.connect(restore_search_triggers, sender=self, dispatch_uid="desk.search.triggers")

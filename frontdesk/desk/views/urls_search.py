@@ -1,5 +1,11 @@
+"""Search under /t/<slug>/."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from . import search
+
+urlpatterns: list[URLPattern] = [
+    path("search/", search.search, name="search"),
+]
