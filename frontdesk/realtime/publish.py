@@ -7,7 +7,9 @@ processes, so a message received by one server reaches agents connected to anoth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -73,7 +75,23 @@ def send_to_group(group: str, message: dict[str, Any]) -> None:
     future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
 
 
+_muted = threading.local()
+
+
+@contextlib.contextmanager
+def muted() -> Iterator[None]:
+    """Record events without pushing them live, in this thread (bulk loads such as the demo: open
+    pages catch up from the event stream as after any gap)."""
+    _muted.on = True
+    try:
+        yield
+    finally:
+        _muted.on = False
+
+
 def publish_tenant_event(tenant_id: int, payload: dict[str, Any]) -> None:
+    if getattr(_muted, "on", False):
+        return
     try:
         send_to_group(tenant_group(tenant_id), {"type": "desk.event", "event": payload})
     except Exception:

@@ -778,14 +778,10 @@ def _quiet_realtime() -> Iterator[None]:
     Redis, thousands of pushes would only flood open agent pages; pages catch up from the event
     stream as they always do.
     """
-    from frontdesk.realtime import publish
+    from frontdesk.realtime.publish import muted
 
-    original = publish.publish_tenant_event
-    publish.publish_tenant_event = lambda tenant_id, payload: None  # type: ignore[assignment]
-    try:
+    with muted():
         yield
-    finally:
-        publish.publish_tenant_event = original  # type: ignore[assignment]
 
 
 def _answer(answers: tuple[str, ...], plan: Plan) -> str:
