@@ -25,6 +25,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(request, settings):  # type: ignore[no-untyped-def]
+    """PBKDF2 takes ~0.5 s per factory user; tests don't need it. Browser tests keep the real
+    hasher: their users sign in to a server process that has the production settings."""
+    if request.node.get_closest_marker("browser") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Attachments and mail files of each test go to its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -93,6 +93,40 @@ def find_or_create_customer(tenant: Tenant, contact: InboundContact) -> Customer
     return customer
 
 
+def check_create_customer(member: Membership, contact: InboundContact) -> list[tuple[str, str]]:
+    identities = contact_identities(member.tenant, contact)
+    if not identities:
+        raise Invalid(
+            _("A customer needs at least one of: email, phone, external_id, identities."),
+            code="no_identity",
+            fields={"email": [_("Give an email, a phone or another identity.")]},
+        )
+    for kind, address in identities:
+        taken = CustomerIdentity.objects.filter(tenant=member.tenant, kind=kind, address=address).first()
+        if taken is not None:
+            raise Conflict(
+                _("%(address)s already belongs to customer %(id)s.")
+                % {"address": address, "id": taken.customer_id},
+                code="identity_taken",
+            )
+    return identities
+
+
+def do_create_customer(member: Membership, contact: InboundContact) -> Customer:
+    """A customer entered by a member (or the shop's systems through the API), not by a message."""
+    check_create_customer(member, contact)
+    try:
+        with transaction.atomic():
+            customer = find_or_create_customer(member.tenant, contact)
+            record_event(member.tenant, "customer.created", actor=member, data={"customer": customer.pk})
+    except IntegrityError:
+        # Another request added one of these addresses since we looked.
+        raise Conflict(
+            _("One of these addresses already belongs to a customer."), code="identity_taken"
+        ) from None
+    return customer
+
+
 CUSTOMER_FIELDS = ("name", "language", "time_zone", "preferred_contact_hours", "attributes", "blocked")
 
 
