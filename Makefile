@@ -21,14 +21,12 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/frontdesk migrate --no-input -v 0
-	$(BIN)/frontdesk compilemessages -v 0 --ignore=.venv
 	$(BIN)/frontdesk demo --if-empty
 	$(BIN)/frontdesk serve --host $(HOST) --port $(PORT)
 
 test: install lint test-sqlite test-postgres
 
 test-sqlite: install
-	$(BIN)/frontdesk compilemessages -v 0 --ignore=.venv
 	env -u DATABASE_URL $(BIN)/pytest -n $(TEST_WORKERS) -q
 
 # Runs the same suite on PostgreSQL when FRONTDESK_TEST_POSTGRES_URL (or DATABASE_URL) is set.
@@ -55,8 +53,12 @@ lock:
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^frontdesk' > constraints.txt
 	rm -rf .lock-venv
 
+# Update the catalogues after changing strings, translate them, then compile. The compiled .mo files
+# are committed (like Django does), so installing needs no gettext tools; this target does.
 messages: install
-	cd frontdesk && ../$(BIN)/frontdesk makemessages -l pl --no-obsolete --ignore=static/vendor/*
+	cd frontdesk && ../$(BIN)/frontdesk makemessages -l pl --no-obsolete --ignore='static/vendor/*'
+	cd frontdesk && ../$(BIN)/frontdesk makemessages -d djangojs -l pl --no-obsolete --ignore='static/vendor/*'
+	cd frontdesk && ../$(BIN)/frontdesk compilemessages
 
 clean:
 	rm -rf $(VENV) var

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from asgiref.sync import async_to_sync
 
 from frontdesk.bodylimit import BodySizeLimit
 
@@ -40,7 +40,10 @@ def call(app: Any, headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> t
     async def send(message: dict) -> None:
         sent.append(message)
 
-    async_to_sync(app)({"type": "http", "headers": headers}, receive, send)
+    # In a thread of its own: a browser test earlier in this process may have left the main
+    # thread with Playwright's event loop, where asyncio.run() is not allowed.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app({"type": "http", "headers": headers}, receive, send)).result(timeout=10)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 

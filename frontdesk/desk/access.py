@@ -12,9 +12,13 @@ from django.db.models import QuerySet
 
 from .errors import NotFound
 from .models import (
+    ApiToken,
+    Attachment,
     Channel,
     Conversation,
     Customer,
+    CustomerIdentity,
+    Invitation,
     Membership,
     Message,
     Tag,
@@ -78,3 +82,24 @@ def access_channel(member: Membership, channel_id: int | str) -> Channel:
 
 def access_member(member: Membership, membership_id: int | str) -> Membership:
     return _get(Membership.objects.filter(tenant=member.tenant).select_related("user"), pk=membership_id)
+
+
+def access_identity(member: Membership, customer: Customer, identity_id: int | str) -> CustomerIdentity:
+    """An identity of `customer` (itself fetched with access_customer)."""
+    return _get(
+        CustomerIdentity.objects.filter(tenant=member.tenant, customer_id=customer.pk), pk=identity_id
+    )
+
+
+def access_attachment(member: Membership, token: str) -> Attachment:
+    return _get(
+        Attachment.objects.filter(tenant=member.tenant).select_related("message__conversation"), token=token
+    )
+
+
+def access_invitation(member: Membership, invitation_id: int | str) -> Invitation:
+    return _get(Invitation.objects.filter(tenant=member.tenant), pk=invitation_id)
+
+
+def access_api_token(member: Membership, token_id: int | str) -> ApiToken:
+    return _get(ApiToken.objects.filter(tenant=member.tenant).select_related("member__user"), pk=token_id)

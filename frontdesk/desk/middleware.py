@@ -26,8 +26,9 @@ class RequestIdMiddleware:
 # expressions in our own templates; customer HTML never reaches the page's DOM with attributes
 # Alpine or htmx read (nh3 keeps a short allow-list) and is shown in a sandboxed frame.
 DEFAULT_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'; object-src 'none'"
 )
 
 

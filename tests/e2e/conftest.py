@@ -58,7 +58,9 @@ def database_url() -> str:
 class ServerProcess:
     """`frontdesk serve` in a child process, stopped when the fixture ends."""
 
-    def __init__(self, tmp: Path, *, worker_threads: int = 1, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, *, worker_threads: int = 1, extra_env: dict[str, str] | None = None
+    ) -> None:
         from django.conf import settings
 
         self.port = free_port()

@@ -224,8 +224,10 @@ def do_revoke_invitation(member: Membership, invitation: Invitation) -> None:
     require(member, Role.ADMIN)
     if invitation.tenant_id != member.tenant_id:
         raise NotFound()
-    invitation.revoked_at = timezone.now()
-    invitation.save(update_fields=["revoked_at"])
+    with transaction.atomic():
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        record_event(member.tenant, "invitation.revoked", actor=member, data={"email": invitation.email})
 
 
 MEMBER_FIELDS = {"role", "is_active", "capacity", "languages", "availability"}
@@ -240,6 +242,9 @@ def do_update_member(actor: Membership, target: Membership, data: dict[str, Any]
         raise NotFound()
     if set(data) - {"availability"} or target.pk != actor.pk:
         require(actor, Role.ADMIN)
+    # Not only the role: an admin may not deactivate an owner or change their capacity either.
+    if target.pk != actor.pk and ROLE_RANK[Role(target.role)] > ROLE_RANK[Role(actor.role)]:
+        raise Forbidden(_("You cannot change a member whose role is higher than yours."))
     clean: dict[str, Any] = {}
     if "role" in data:
         _check_role_change(actor, data["role"], target.role)

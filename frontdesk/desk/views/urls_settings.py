@@ -1,5 +1,24 @@
+"""Settings of a shop, under /t/<slug>/settings/. Every view takes the slug (see member_required)."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import settings, settings_channels, settings_members, settings_teams, settings_tokens
+
+urlpatterns = [
+    path("", settings.home, name="settings"),
+    path("general/", settings.general, name="settings_general"),
+    path("members/", settings_members.members, name="settings_members"),
+    path("members/<int:member_id>/", settings_members.member_detail, name="settings_member"),
+    path("invitations/<int:invitation_id>/", settings_members.invitation_detail, name="settings_invitation"),
+    path("teams/", settings_teams.teams, name="settings_teams"),
+    path("teams/<int:team_id>/", settings_teams.team_detail, name="settings_team"),
+    path("tags/", settings_teams.tags, name="settings_tags"),
+    path("tags/<int:tag_id>/", settings_teams.tag_detail, name="settings_tag"),
+    path("channels/", settings_channels.channels, name="settings_channels"),
+    path("channels/new/<slug:kind>/", settings_channels.channel_new, name="settings_channel_new"),
+    path("channels/<int:channel_id>/", settings_channels.channel_detail, name="settings_channel"),
+    path("tokens/", settings_tokens.tokens, name="settings_tokens"),
+    path("tokens/<int:token_id>/", settings_tokens.token_detail, name="settings_token"),
+]

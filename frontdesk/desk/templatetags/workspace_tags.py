@@ -1,0 +1,89 @@
+"""Filters of the agent workspace: times in words, avatars, note text with @mentions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import normalize_newlines
+
+from ..lib.mentions import MENTION_RE
+from ..views.workspace import duration_words, full_when, when_words
+
+register = template.Library()
+
+
+@register.filter
+def when(value: dt.datetime | None) -> str:
+    """{{ message.created_at|when }} → "14:05", "yesterday 14:05", "12 Mar"."""
+    return when_words(value)
+
+
+@register.filter
+def exact(value: dt.datetime | None) -> str:
+    """{{ value|exact }} → the full date and time with its zone (for title attributes)."""
+    return full_when(value)
+
+
+@register.filter
+def since(value: dt.datetime | None) -> str:
+    """{{ conversation.waiting_since|since }} → "2 h"."""
+    if value is None:
+        return ""
+    return duration_words(timezone.now() - value)
+
+
+@register.filter
+def until(value: dt.datetime | None) -> str:
+    """{{ conversation.snoozed_until|until }} → "3 h"."""
+    if value is None:
+        return ""
+    return duration_words(value - timezone.now())
+
+
+@register.filter
+def initials(name: Any) -> str:
+    words = [w for w in re.split(r"[\s@._-]+", str(name or "")) if w and w[0].isalpha()]
+    if not words:
+        return "?"
+    if len(words) == 1:
+        return words[0][:2].upper()
+    return (words[0][0] + words[-1][0]).upper()
+
+
+@register.filter
+def hue(name: Any) -> int:
+    """A stable colour (hue in degrees) per name, so a person's avatar looks the same everywhere."""
+    return int(hashlib.sha256(str(name or "").encode()).hexdigest()[:4], 16) % 360
+
+
+@register.filter
+def note_text(text: str) -> SafeString:
+    """Escaped note text with line breaks kept and @mentions highlighted."""
+    escaped = escape(normalize_newlines(text or ""))
+    highlighted = MENTION_RE.sub(lambda m: f'<span class="mention">{m.group(0)}</span>', escaped)
+    return mark_safe(highlighted.replace("\n", "<br>"))
+
+
+@register.filter
+def attribute_value(value: Any) -> str:
+    """A customer attribute as text: strings as they are, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+@register.simple_tag
+def avatar(name: Any, size: str = "") -> SafeString:
+    """A round badge with the person's initials."""
+    classes = "avatar" + (f" avatar-{size}" if size else "")
+    return format_html(
+        '<span class="{}" style="--hue: {}" aria-hidden="true">{}</span>', classes, hue(name), initials(name)
+    )
