@@ -53,11 +53,12 @@ lock:
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^frontdesk' > constraints.txt
 	rm -rf .lock-venv
 
-# Update the catalogues after changing strings, translate them, then compile. The compiled .mo files
-# are committed (like Django does), so installing needs no gettext tools; this target does.
+# Update the catalogue after changing strings, translate the new entries (no fuzzy or empty ones:
+# tests/test_i18n.py checks), then compile. The compiled .mo files are committed (like Django does), so
+# installing needs no gettext tools; this target does. JavaScript has no catalogue of its own: its
+# strings are rendered by templates (desk/inbox/_js_strings.html, data-* attributes).
 messages: install
 	cd frontdesk && ../$(BIN)/frontdesk makemessages -l pl --no-obsolete --ignore='static/vendor/*'
-	cd frontdesk && ../$(BIN)/frontdesk makemessages -d djangojs -l pl --no-obsolete --ignore='static/vendor/*'
 	cd frontdesk && ../$(BIN)/frontdesk compilemessages
 
 clean:

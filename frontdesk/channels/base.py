@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from frontdesk.desk.models import Channel
@@ -169,7 +170,9 @@ class ChannelAdapter:
 
     def parse_inbound(self, channel: Channel, payload: RawPayload) -> list[InboundMessage]:
         """Verify and parse a received payload. Pure: no database writes. Raise InboundRejected."""
-        raise InboundRejected("This channel does not accept inbound messages", status=404, code="not_found")
+        raise InboundRejected(
+            _("This channel does not accept inbound messages"), status=404, code="not_found"
+        )
 
     def send(self, channel: Channel, message: OutboundMessage) -> str:
         """Send and return the provider's id for the message. Raise TransportError on failure."""

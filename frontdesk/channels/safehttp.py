@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 # How much of an answer we read: enough for an id and an error message, not a flood.
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -50,7 +51,7 @@ def check_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
     if ip.is_loopback:
         if loopback_allowed():
             return
-        raise UnsafeAddress(f"{ip} is a loopback address")
+        raise UnsafeAddress(_("%(ip)s is a loopback address") % {"ip": ip})
     if (
         ip.is_private
         or ip.is_link_local
@@ -59,7 +60,7 @@ def check_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
         or ip.is_unspecified
         or not ip.is_global
     ):
-        raise UnsafeAddress(f"{ip} is not a public address")
+        raise UnsafeAddress(_("%(ip)s is not a public address") % {"ip": ip})
 
 
 def validate_url(url: str) -> str:
@@ -70,11 +71,11 @@ def validate_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise UnsafeAddress("Use a full https:// address")
+        raise UnsafeAddress(_("Use a full https:// address"))
     if parts.username or parts.password:
-        raise UnsafeAddress("Do not put a user name or password in the address")
+        raise UnsafeAddress(_("Do not put a user name or password in the address"))
     if parts.scheme == "http" and not (is_loopback_host(parts.hostname) and loopback_allowed()):
-        raise UnsafeAddress("Use https://")
+        raise UnsafeAddress(_("Use https://"))
     try:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
@@ -82,7 +83,7 @@ def validate_url(url: str) -> str:
     if literal is not None:
         check_address(literal)
     elif is_loopback_host(parts.hostname) and not loopback_allowed():
-        raise UnsafeAddress("localhost is not reachable from here")
+        raise UnsafeAddress(_("localhost is not reachable from here"))
     return url
 
 

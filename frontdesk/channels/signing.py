@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import time
 
+from django.utils.translation import gettext
+
 SIGNATURE_HEADER = "X-Frontdesk-Signature"
 DEFAULT_TOLERANCE = 300
 
@@ -31,7 +33,7 @@ def verify(
 ) -> None:
     """Raise SignatureError unless `header` is a valid, fresh signature of `body` with `secret`."""
     if not header:
-        raise SignatureError(f"The {SIGNATURE_HEADER} header is missing")
+        raise SignatureError(gettext("The %(header)s header is missing") % {"header": SIGNATURE_HEADER})
     parts: dict[str, list[str]] = {}
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
@@ -39,10 +41,10 @@ def verify(
     try:
         t = int(parts["t"][0])
     except (KeyError, ValueError):
-        raise SignatureError("The signature has no valid timestamp (t=)") from None
+        raise SignatureError(gettext("The signature has no valid timestamp (t=)")) from None
     now = time.time() if now is None else now
     if abs(now - t) > tolerance:
-        raise SignatureError("The signature timestamp is too old or in the future")
+        raise SignatureError(gettext("The signature timestamp is too old or in the future"))
     expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
-        raise SignatureError("The signature does not match the body")
+        raise SignatureError(gettext("The signature does not match the body"))

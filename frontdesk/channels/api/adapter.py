@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import pydantic
 from django.conf import settings
-from django.utils.translation import gettext_noop as _n
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from frontdesk.desk.lib.addresses import InvalidAddress, normalize_email, normalize_phone
 
@@ -52,8 +53,8 @@ class Config(pydantic.BaseModel):
     # Where replies are POSTed. HTTPS, except to this machine in development and tests.
     webhook_url: str = pydantic.Field(
         "",
-        title=_n("Webhook URL for replies"),
-        description=_n(
+        title=gettext_noop("Webhook URL for replies"),
+        description=gettext_noop(
             "Agents' replies are POSTed here as signed JSON (see the API channel documentation). "
             "Use https://; without it, replies cannot be sent through this channel."
         ),
@@ -84,7 +85,7 @@ class CustomerBody(pydantic.BaseModel):
     @pydantic.model_validator(mode="after")
     def _some_identity(self) -> CustomerBody:
         if not (self.external_id.strip() or self.email.strip() or self.phone.strip()):
-            raise ValueError("Give at least one of external_id, email, phone")
+            raise ValueError(_("Give at least one of external_id, email, phone"))
         return self
 
 
@@ -114,7 +115,7 @@ class InboundBody(pydantic.BaseModel):
     @pydantic.model_validator(mode="after")
     def _has_content(self) -> InboundBody:
         if not self.text.strip() and not self.attachments:
-            raise ValueError("Give text or at least one attachment")
+            raise ValueError(_("Give text or at least one attachment"))
         return self
 
 
@@ -122,7 +123,8 @@ def _field_errors(exc: pydantic.ValidationError) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "body"
-        message = "Unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        message = _("Unknown field") if err["type"] == "extra_forbidden" else err["msg"]
+        message = message.removeprefix("Value error, ")
         fields.setdefault(key, []).append(message)
     return fields
 
@@ -136,17 +138,33 @@ def _invalid(
 def _decode_attachments(body: InboundBody) -> list[InboundAttachment]:
     """Decode base64 attachments, refusing too many or too large ones before decoding them."""
     limit = settings.FRONTDESK_MAX_ATTACHMENT_BYTES
-    if len(body.attachments) > settings.FRONTDESK_MAX_ATTACHMENTS:
+    most = settings.FRONTDESK_MAX_ATTACHMENTS
+    if len(body.attachments) > most:
         raise _invalid(
-            f"At most {settings.FRONTDESK_MAX_ATTACHMENTS} attachments per message",
-            {"attachments": [f"At most {settings.FRONTDESK_MAX_ATTACHMENTS} attachments"]},
+            ngettext("At most %(n)d attachment per message", "At most %(n)d attachments per message", most)
+            % {"n": most},
+            {
+                "attachments": [
+                    ngettext("At most %(n)d attachment", "At most %(n)d attachments", most) % {"n": most}
+                ]
+            },
             code="too_many_attachments",
         )
     decoded = []
     for i, a in enumerate(body.attachments):
         too_large = _invalid(
-            f"Attachment {a.filename!r} is larger than the limit of {limit} bytes",
-            {f"attachments.{i}.data_base64": [f"Larger than {limit} bytes"]},
+            ngettext(
+                "Attachment %(name)s is larger than the limit of %(limit)d byte",
+                "Attachment %(name)s is larger than the limit of %(limit)d bytes",
+                limit,
+            )
+            % {"name": repr(a.filename), "limit": limit},
+            {
+                f"attachments.{i}.data_base64": [
+                    ngettext("Larger than %(limit)d byte", "Larger than %(limit)d bytes", limit)
+                    % {"limit": limit}
+                ]
+            },
             code="attachment_too_large",
             status=413,
         )
@@ -157,8 +175,8 @@ def _decode_attachments(body: InboundBody) -> list[InboundAttachment]:
             data = base64.b64decode(a.data_base64, validate=True)
         except (binascii.Error, ValueError):
             raise _invalid(
-                f"Attachment {a.filename!r} is not valid base64",
-                {f"attachments.{i}.data_base64": ["Not valid base64"]},
+                _("Attachment %(name)s is not valid base64") % {"name": repr(a.filename)},
+                {f"attachments.{i}.data_base64": [_("Not valid base64")]},
             ) from None
         if len(data) > limit:
             raise too_large
@@ -180,9 +198,11 @@ def _contact(channel: Any, customer: CustomerBody) -> InboundContact:
         try:
             phone = normalize_phone(phone, channel.tenant.country or "PL")
         except InvalidAddress as exc:
-            errors["customer.phone"] = [f"{exc}; use the international format, e.g. +48601234567"]
+            errors["customer.phone"] = [
+                _("%(error)s; use the international format, e.g. +48601234567") % {"error": exc}
+            ]
     if errors:
-        raise _invalid("The customer's contact details are not valid", errors)
+        raise _invalid(_("The customer's contact details are not valid"), errors)
     return InboundContact(
         name=customer.name.strip(),
         email=email,
@@ -207,7 +227,7 @@ class ApiChannel(ChannelAdapter):
         secret = channel.secrets.get("signing_secret", "")
         if not secret:
             raise InboundRejected(
-                "The channel has no signing secret; rotate its secrets", status=409, code="no_secret"
+                _("The channel has no signing secret; rotate its secrets"), status=409, code="no_secret"
             )
         # Freshness is judged at the time of receipt: a payload re-processed later still verifies.
         received = payload.received_at.timestamp() if payload.received_at else None
@@ -224,28 +244,43 @@ class ApiChannel(ChannelAdapter):
         media_type = payload.content_type.split(";")[0].strip().lower()
         if media_type != "application/json":
             raise InboundRejected(
-                "Send Content-Type: application/json", status=415, code="unsupported_media_type"
+                _("Send Content-Type: application/json"), status=415, code="unsupported_media_type"
             )
         try:
             data = json.loads(payload.body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InboundRejected(f"Malformed JSON: {exc}", status=400, code="malformed_json") from None
+            raise InboundRejected(
+                _("Malformed JSON: %(error)s") % {"error": exc}, status=400, code="malformed_json"
+            ) from None
         if not isinstance(data, dict):
-            raise InboundRejected("The body must be a JSON object", status=400, code="malformed_json")
+            raise InboundRejected(_("The body must be a JSON object"), status=400, code="malformed_json")
         try:
             body = InboundBody.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise _invalid("The message is not valid", _field_errors(exc)) from None
+            raise _invalid(_("The message is not valid"), _field_errors(exc)) from None
         key = body.idempotency_key.strip() or payload.headers.get("idempotency-key", "").strip()[:200]
         if not key:
             raise _invalid(
-                "Give an idempotency_key (or an Idempotency-Key header) so a retry never creates a duplicate",
-                {"idempotency_key": ["Field required"]},
+                _(
+                    "Give an idempotency_key (or an Idempotency-Key header) "
+                    "so a retry never creates a duplicate"
+                ),
+                {"idempotency_key": [_("Field required")]},
             )
-        if len(body.text) > settings.FRONTDESK_MAX_MESSAGE_CHARS:
+        most = settings.FRONTDESK_MAX_MESSAGE_CHARS
+        if len(body.text) > most:
             raise _invalid(
-                f"The text is longer than {settings.FRONTDESK_MAX_MESSAGE_CHARS} characters",
-                {"text": [f"At most {settings.FRONTDESK_MAX_MESSAGE_CHARS} characters"]},
+                ngettext(
+                    "The text is longer than %(n)d character",
+                    "The text is longer than %(n)d characters",
+                    most,
+                )
+                % {"n": most},
+                {
+                    "text": [
+                        ngettext("At most %(n)d character", "At most %(n)d characters", most) % {"n": most}
+                    ]
+                },
                 code="message_too_long",
             )
         contact = _contact(channel, body.customer)

@@ -23,7 +23,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as _n
+from django.utils.translation import gettext_noop
 
 from frontdesk.desk.lib.addresses import InvalidAddress, normalize_email, normalize_phone
 
@@ -51,9 +51,9 @@ def _origin(value: str) -> str:
     value = value.strip().rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.path or parts.query:
-        raise ValueError(f"{value!r} is not an origin like https://shop.example")
+        raise ValueError(_("%(value)s is not an origin like https://shop.example") % {"value": repr(value)})
     if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1"):
-        raise ValueError(f"{value!r}: use https://")
+        raise ValueError(_("%(value)s: use https://") % {"value": repr(value)})
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
@@ -64,37 +64,43 @@ class Config(pydantic.BaseModel):
     title: str = pydantic.Field(
         "",
         max_length=200,
-        title=_n("Title"),
-        description=_n("Shown above the form; the shop's name when empty."),
+        title=gettext_noop("Title"),
+        description=gettext_noop("Shown above the form; the shop's name when empty."),
     )
     intro: str = pydantic.Field(
         "",
         max_length=2000,
-        title=_n("Introduction"),
-        description=_n("A few words above the fields, e.g. when the customer can expect an answer."),
+        title=gettext_noop("Introduction"),
+        description=gettext_noop(
+            "A few words above the fields, e.g. when the customer can expect an answer."
+        ),
     )
     reply_from: str = pydantic.Field(
         "",
         max_length=320,
-        title=_n("Replies come from"),
-        description=_n(
+        title=gettext_noop("Replies come from"),
+        description=gettext_noop(
             'Sender of the replies, e.g. "Shop <support@shop.example>"; when empty, the installation\'s.'
         ),
     )
-    ask_phone: bool = pydantic.Field(True, title=_n("Ask for a phone number"))
-    require_phone: bool = pydantic.Field(False, title=_n("Phone number is required"))
+    ask_phone: bool = pydantic.Field(True, title=gettext_noop("Ask for a phone number"))
+    require_phone: bool = pydantic.Field(False, title=gettext_noop("Phone number is required"))
     embed_origins: list[str] = pydantic.Field(
         default_factory=list,
         max_length=20,
-        title=_n("Sites that may embed the form"),
-        description=_n("Addresses such as https://shop.example; with none, the form can only be linked to."),
+        title=gettext_noop("Sites that may embed the form"),
+        description=gettext_noop(
+            "Addresses such as https://shop.example; with none, the form can only be linked to."
+        ),
     )
     min_seconds: int = pydantic.Field(
         3,
         ge=0,
         le=60,
-        title=_n("Minimum fill-in time (seconds)"),
-        description=_n("Forms sent faster than this are refused as spam: people are slower than bots."),
+        title=gettext_noop("Minimum fill-in time (seconds)"),
+        description=gettext_noop(
+            "Forms sent faster than this are refused as spam: people are slower than bots."
+        ),
     )
     # Replies are sent through the installation's mail server (EMAIL_URL); per-channel SMTP
     # arrives with the email channel.
@@ -114,7 +120,9 @@ class Config(pydantic.BaseModel):
             try:
                 normalize_email(parseaddr(value)[1])
             except InvalidAddress:
-                raise ValueError(f"{value!r} is not a valid sender address") from None
+                raise ValueError(
+                    _("%(value)s is not a valid sender address") % {"value": repr(value)}
+                ) from None
         return value
 
 
@@ -163,7 +171,7 @@ def read_fields(body: bytes, content_type: str) -> dict[str, str]:
 
 class FormChannel(ChannelAdapter):
     kind = "form"
-    label = "Contact form"
+    label = gettext_noop("Contact form")
     Config = Config
     capabilities = Capabilities(recipient_kind="email", thread_by_customer=False)
 

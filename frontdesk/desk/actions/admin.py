@@ -387,7 +387,7 @@ def _validated_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         fields: dict[str, list[str]] = {}
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "config"
-            fields.setdefault(f"config.{key}", []).append(err["msg"])
+            fields.setdefault(f"config.{key}", []).append(err["msg"].removeprefix("Value error, "))
         raise Invalid(_("The channel settings are not valid."), fields=fields) from None
 
 

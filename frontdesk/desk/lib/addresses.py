@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.utils.translation import gettext as _
 
 _email_validator = EmailValidator()
 
@@ -19,7 +20,7 @@ def normalize_email(value: str) -> str:
     try:
         _email_validator(address)
     except ValidationError:
-        raise InvalidAddress(f"{value!r} is not a valid email address") from None
+        raise InvalidAddress(_("%(value)s is not a valid email address") % {"value": repr(value)}) from None
     return address
 
 
@@ -28,9 +29,9 @@ def normalize_phone(value: str, default_region: str = "PL") -> str:
     try:
         number = phonenumbers.parse(value, default_region.upper() or None)
     except phonenumbers.NumberParseException:
-        raise InvalidAddress(f"{value!r} is not a valid phone number") from None
+        raise InvalidAddress(_("%(value)s is not a valid phone number") % {"value": repr(value)}) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidAddress(f"{value!r} is not a valid phone number")
+        raise InvalidAddress(_("%(value)s is not a valid phone number") % {"value": repr(value)})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -41,5 +42,5 @@ def normalize_identity(kind: str, address: str, default_region: str = "PL") -> s
         return normalize_phone(address, default_region)
     address = address.strip()
     if not address or len(address) > 320:
-        raise InvalidAddress(f"{kind} identity must be 1 to 320 characters")
+        raise InvalidAddress(_("%(kind)s identity must be 1 to 320 characters") % {"kind": kind})
     return address

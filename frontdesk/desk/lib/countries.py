@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -258,8 +260,21 @@ COUNTRIES: dict[str, Promise] = {
 }
 
 
+def collation_key(text: str) -> list[tuple[str, int]]:
+    """Sort key that puts a letter with a diacritic right after its base letter, as Polish (and most
+    European) alphabets do: A, Ą, B, …, L, Ł, … — without needing the system's locales."""
+    key = []
+    for char in text.casefold():
+        if char == "ł":
+            key.append(("l", 1))
+            continue
+        base = unicodedata.normalize("NFD", char)
+        key.append((base[0], 1 if len(base) > 1 else 0))
+    return key
+
+
 def country_choices() -> list[tuple[str, str]]:
     """(code, name) pairs sorted by the name in the active language."""
     return sorted(
-        ((code, str(name)) for code, name in COUNTRIES.items()), key=lambda pair: pair[1].casefold()
+        ((code, str(name)) for code, name in COUNTRIES.items()), key=lambda pair: collation_key(pair[1])
     )

@@ -58,7 +58,9 @@ def _label(name: str, title: str | None) -> str:
     if title and title != name.replace("_", " ").title():
         return _(title)
     words = [w.upper() if w in _ACRONYMS else w for w in name.split("_")]
-    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+    label = " ".join(words)[:1].upper() + " ".join(words)[1:]
+    # Translated too: a title that reads like the name ("title" → "Title") lands here.
+    return _(label)
 
 
 def _field_for(name: str, prop: dict[str, Any], required: bool, nullable: bool) -> forms.Field:
