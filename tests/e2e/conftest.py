@@ -7,12 +7,17 @@ tests create data through factories and actions, and the browser sees it. Tests 
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -66,11 +71,13 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"server-{self.port}.log"
+        # Where the server keeps its files; outgoing mail lands in var/mail (the file backend).
+        self.var_dir = tmp / "var"
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
             "SECRET_KEY": settings.SECRET_KEY,
-            "FRONTDESK_VAR_DIR": str(tmp / "var"),
+            "FRONTDESK_VAR_DIR": str(self.var_dir),
             "MEDIA_ROOT": str(tmp / "media"),
             "FRONTDESK_BASE_URL": self.url,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -135,8 +142,11 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Ser
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Live updates cross a server process and a WebSocket; on a busy 2-core CI machine running
+    # tests in parallel they can take longer than Playwright's default 5 s for expect().
+    expect.set_options(timeout=10_000)
     with sync_playwright() as p:
         instance = p.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -178,3 +188,170 @@ def log_in(page, email: str, password: str) -> None:  # type: ignore[no-untyped-
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+# --- Helpers of the scenarios ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def open_as(new_page, server):  # type: ignore[no-untyped-def]
+    """A page in a fresh context, already signed in as `member` (a session made by the test client:
+    faster than the login form, which test_workspace.py exercises once)."""
+    from django.conf import settings
+    from django.test import Client
+
+    def make(member, *, width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
+        page = new_page(width=width, height=height)
+        client = Client()
+        client.force_login(member.user)
+        page.context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": server.url,
+                }
+            ]
+        )
+        return page
+
+    return make
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class LocalPeer:
+    """A small HTTP server on 127.0.0.1 standing in for the world: the shop's webhook endpoint,
+    a remote image host. It records every request; `hold()` makes POSTs wait for `release()`."""
+
+    PIXEL = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self._changed = threading.Condition()
+        self._released = threading.Event()
+        self._released.set()
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self) -> Request:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                )
+                with peer._changed:
+                    peer.requests.append(request)
+                    peer._changed.notify_all()
+                return request
+
+            def do_GET(self) -> None:
+                self._record()
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(peer.PIXEL)))
+                self.end_headers()
+                self.wfile.write(peer.PIXEL)
+
+            def do_POST(self) -> None:
+                request = self._record()
+                peer._released.wait(timeout=30)
+                answer = json.dumps({"id": f"shop-{len(request.body)}"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="local-peer", daemon=True)
+        self.thread.start()
+
+    def hold(self) -> None:
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait_for(self, predicate, timeout: float = 10.0) -> list[Request]:  # type: ignore[no-untyped-def]
+        """The requests matching `predicate`, waiting until there is at least one."""
+        with self._changed:
+            self._changed.wait_for(lambda: any(predicate(r) for r in self.requests), timeout=timeout)
+            found = [r for r in self.requests if predicate(r)]
+        assert found, f"no such request reached the peer within {timeout} s: {self.requests}"
+        return found
+
+    def stop(self) -> None:
+        self.release()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def peer() -> Iterator[LocalPeer]:
+    instance = LocalPeer()
+    yield instance
+    instance.stop()
+
+
+def post_to_hook(server: ServerProcess, channel, payload: dict) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """What a shop's backend does: POST a customer message, signed, to the API channel's webhook."""
+    from frontdesk.channels.signing import SIGNATURE_HEADER, sign
+
+    body = json.dumps(payload).encode()
+    answer = httpx.post(
+        f"{server.url}/hooks/{channel.public_id}/",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(channel.secrets["signing_secret"], body),
+        },
+        timeout=10,
+    )
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+class Trouble:
+    """What a page should never do: open dialogs (alert/confirm/prompt), throw, or log errors."""
+
+    def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.console: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
+
+    def _dialog(self, dialog) -> None:  # type: ignore[no-untyped-def]
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+
+@pytest.fixture
+def watch():  # type: ignore[no-untyped-def]
+    return Trouble
+
+
+def mark_document(page) -> None:  # type: ignore[no-untyped-def]
+    """Mark the page's current document, to tell later that it was updated in place, not reloaded."""
+    page.evaluate("window.__e2eMark = true")
+
+
+def same_document(page) -> bool:  # type: ignore[no-untyped-def]
+    return page.evaluate("window.__e2eMark === true") is True  # type: ignore[no-any-return]

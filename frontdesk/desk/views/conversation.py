@@ -513,7 +513,8 @@ def message_html(request: HttpRequest, number: int, message_id: int) -> HttpResp
     html = _inline_images(message, message.html)
     body = render_to_string("desk/conversation/message_frame.html", {"html": mark_safe(html)})
     response = HttpResponse(body, content_type="text/html; charset=utf-8")
-    csp = FRAME_CSP + (" https:" if request.GET.get("images") == "1" else "")
+    # Both schemes: the "show remote images" link is offered for http: images too (_REMOTE_IMAGE).
+    csp = FRAME_CSP + (" http: https:" if request.GET.get("images") == "1" else "")
     response["Content-Security-Policy"] = f"{csp}; frame-ancestors 'self'"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Content-Type-Options"] = "nosniff"
