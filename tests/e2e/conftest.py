@@ -132,16 +132,20 @@ class ServerProcess:
         self.log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+    """One server per test module, stopped at its end: its worker thread claims tasks from the test
+    database, and must not take those of later tests in this process (they run their own)."""
     with django_db_blocker.unblock():
         proc = ServerProcess(tmp_path_factory.mktemp("server"))
     yield proc
     proc.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Per module: Playwright's sync API keeps an event loop on this thread while it runs, which
+    would break async_to_sync() in the tests that follow in this process."""
     from playwright.sync_api import expect, sync_playwright
 
     # Live updates cross a server process and a WebSocket; on a busy 2-core CI machine running
