@@ -99,13 +99,31 @@ class InboundAttachment:
 
 
 @dataclass
+class BounceReport:
+    """A delivery status notification (bounce) about a message the shop sent."""
+
+    # Message-IDs (provider ids) of our messages it reports on, from the DSN or the quoted headers.
+    original_message_ids: list[str]
+    recipients: list[str] = field(default_factory=list)
+    status: str = ""  # enhanced status code, e.g. "5.1.1"
+    action: str = "failed"  # "failed" or "delayed" (RFC 3464)
+    diagnostic: str = ""  # the remote server's answer
+
+    @property
+    def permanent(self) -> bool:
+        return self.action == "failed" and not self.status.startswith("4")
+
+
+@dataclass
 class InboundMessage:
     """One customer message, parsed. `dedupe_key` must be stable for the same message: receiving
     the same key twice on one channel never creates a second message."""
 
     dedupe_key: str
     contact: InboundContact
+    # What the customer wrote now; earlier messages they quoted go to `quoted_text` (shown collapsed).
     text: str = ""
+    quoted_text: str = ""
     html: str = ""  # untrusted; the core sanitises it
     subject: str = ""
     sent_at: dt.datetime | None = None
@@ -113,11 +131,16 @@ class InboundMessage:
     # an explicit conversation number, the channel's own thread id.
     in_reply_to: list[str] = field(default_factory=list)
     conversation_number: int | None = None
+    # A number proven by a signed per-conversation reply address (support+c12-k3x9@…): followed
+    # even when the customer writes from another address.
+    verified_conversation_number: int | None = None
     external_thread_id: str = ""
     attachments: list[InboundAttachment] = field(default_factory=list)
     language: str = ""
     # Auto-replies and bounces are stored but never answered automatically.
     is_auto_reply: bool = False
+    # Set for a bounce: the core links it to the failed delivery instead of opening a conversation.
+    bounce: BounceReport | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -187,6 +210,11 @@ class ChannelAdapter:
 
     def config(self, channel: Channel) -> Any:
         return self.Config.model_validate(channel.config)
+
+    def inbound_address(self, config: dict[str, Any]) -> str:
+        """The address customers write to, from a validated config ("" when the kind has none).
+        Stored on Channel.inbound_address to route received mail and recognise the shop's own."""
+        return ""
 
     def public_urls(self, channel: Channel) -> dict[str, str]:
         """Addresses an admin needs to connect the channel (webhook URL, embed snippet…)."""

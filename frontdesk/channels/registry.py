@@ -11,6 +11,7 @@ from .base import ChannelAdapter
 ADAPTERS: dict[str, str] = {
     "api": "frontdesk.channels.api.adapter:ApiChannel",
     "form": "frontdesk.channels.form.adapter:FormChannel",
+    "email": "frontdesk.channels.email.adapter:EmailChannel",
 }
 
 

@@ -136,3 +136,57 @@ def test_a_receiver_that_loses_a_race_for_a_new_customer_tries_again(api_channel
 
     assert len(calls) == 2
     assert conversation.messages.get().text == "hello"
+
+
+def test_mail_from_the_shops_own_address_is_refused_as_a_loop(tenant, api_channel):
+    ChannelFactory(tenant=tenant, kind="form", inbound_address="support@rowery.example")
+
+    with pytest.raises(Invalid) as exc:
+        receive(api_channel, "echo", email="Support@Rowery.example")
+
+    assert exc.value.code == "own_address"
+    assert not Conversation.objects.exists()
+
+
+def test_an_automatic_answer_does_not_bring_a_waiting_conversation_back(api_channel, agent):
+    conversation = receive(api_channel, "one", external_id="c-1")
+    do_set_status(agent, conversation, Status.PENDING)
+    conversation.refresh_from_db()
+    waiting_since = conversation.waiting_since
+
+    receive(api_channel, "I am out of office until Monday", external_id="c-1", is_auto_reply=True)
+
+    conversation.refresh_from_db()
+    assert conversation.status == Status.PENDING
+    assert conversation.waiting_since == waiting_since
+    assert conversation.messages.filter(is_auto_reply=True).count() == 1
+
+
+def test_a_bounce_marks_the_reply_it_reports_on_as_failed(api_channel, agent):
+    from frontdesk.channels.base import BounceReport
+    from frontdesk.desk.actions.conversations import do_reply
+    from frontdesk.desk.models import DeliveryState
+
+    conversation = receive(api_channel, "Where is my order?", external_id="c-1")
+    reply = do_reply(agent, conversation, "It ships today.")
+    Message.objects.filter(pk=reply.pk).update(provider_id="<reply-1@shop.example>", delivery_state="sent")
+
+    bounce = receive(
+        api_channel,
+        "Delivery to the following recipient failed permanently",
+        email="mailer-daemon@example.org",
+        name="Mail Delivery System",
+        bounce=BounceReport(
+            original_message_ids=["<reply-1@shop.example>"],
+            recipients=["jan@example.org"],
+            status="5.1.1",
+            diagnostic="550 5.1.1 User unknown",
+        ),
+    )
+
+    reply.refresh_from_db()
+    assert bounce.pk == conversation.pk
+    assert reply.delivery_state == DeliveryState.FAILED
+    assert "5.1.1" in reply.delivery_error
+    assert not Customer.objects.filter(identities__address="mailer-daemon@example.org").exists()
+    assert conversation.messages.filter(author_kind="system", is_auto_reply=True).count() == 1

@@ -391,6 +391,21 @@ def _validated_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         raise Invalid(_("The channel settings are not valid."), fields=fields) from None
 
 
+def _check_address_free(address: str, *, exclude: int | None = None) -> None:
+    """An address routes received mail to one channel: no two channels (of any shop) share it."""
+    if not address:
+        return
+    taken = Channel.objects.filter(inbound_address__iexact=address)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude)
+    if taken.exists():
+        raise Conflict(
+            _("Another channel already receives mail for %(address)s.") % {"address": address},
+            code="address_taken",
+            fields={"config.address": [_("Taken by another channel.")]},
+        )
+
+
 def do_create_channel(
     member: Membership, kind: str, name: str, config: dict[str, Any] | None = None
 ) -> Channel:
@@ -398,8 +413,15 @@ def do_create_channel(
     name = _clean_name(name)
     clean = _validated_config(kind, config or {})
     adapter = get_adapter(kind)
+    _check_address_free(adapter.inbound_address(clean))
     with transaction.atomic():
-        channel = Channel(tenant=member.tenant, kind=kind, name=name, config=clean)
+        channel = Channel(
+            tenant=member.tenant,
+            kind=kind,
+            name=name,
+            config=clean,
+            inbound_address=adapter.inbound_address(clean),
+        )
         channel.secrets = adapter.generate_secrets()
         channel.save()
         record_event(
@@ -423,7 +445,9 @@ def do_update_channel(
         fields.append("name")
     if config is not None:
         channel.config = _validated_config(channel.kind, config)
-        fields.append("config")
+        channel.inbound_address = channel.adapter.inbound_address(channel.config)
+        _check_address_free(channel.inbound_address, exclude=channel.pk)
+        fields += ["config", "inbound_address"]
     if disabled is not None:
         channel.disabled = disabled
         fields.append("disabled")

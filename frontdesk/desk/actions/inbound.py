@@ -7,6 +7,7 @@ what happens to its status — are made only here, never in an adapter.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import structlog
@@ -35,6 +36,7 @@ from ..models import (
 )
 from .attachments import check_attachments, store_attachments
 from .customers import find_or_create_customer
+from .outbox import mark_bounced
 
 log = structlog.get_logger(__name__)
 
@@ -136,6 +138,12 @@ def find_thread(channel: Channel, customer: Customer, inbound: InboundMessage) -
         )
         if earlier is not None:
             return _follow_merges(earlier.conversation)
+    if inbound.verified_conversation_number:
+        found = Conversation.objects.filter(
+            tenant_id=tenant_id, number=inbound.verified_conversation_number
+        ).first()
+        if found is not None:
+            return _follow_merges(found)
     if inbound.conversation_number:
         found = Conversation.objects.filter(
             tenant_id=tenant_id, number=inbound.conversation_number, customer=customer
@@ -210,9 +218,27 @@ def _existing(channel: Channel, dedupe_key: str) -> ReceiveResult | None:
     return ReceiveResult(message=message, conversation=message.conversation, created=False)
 
 
+def _check_not_own_address(channel: Channel, inbound: InboundMessage) -> None:
+    """Mail from one of the shop's own channel addresses is an echo or a loop, not a customer."""
+    sender = (inbound.contact.email or "").strip().lower()
+    if (
+        sender
+        and Channel.objects.filter(tenant_id=channel.tenant_id, inbound_address__iexact=sender).exists()
+    ):
+        raise Invalid(
+            _("The sender %(address)s is one of the shop's own addresses.") % {"address": sender},
+            code="own_address",
+        )
+
+
 def _receive(channel: Channel, inbound: InboundMessage, raw: RawInbound | None) -> ReceiveResult:
     tenant = channel.tenant
     now = timezone.now()
+    _check_not_own_address(channel, inbound)
+    if inbound.bounce is not None:
+        bounced = _receive_bounce(channel, inbound, raw, now)
+        if bounced is not None:
+            return bounced
     customer = find_or_create_customer(tenant, inbound.contact)
     conversation = find_thread(channel, customer, inbound)
     created_conversation = False
@@ -250,10 +276,12 @@ def _receive(channel: Channel, inbound: InboundMessage, raw: RawInbound | None) 
         customer=customer,
         subject=inbound.subject[:300],
         text=inbound.text,
+        quoted_text=inbound.quoted_text,
         html=sanitize_html(inbound.html),
         language=(inbound.language or "")[:10],
         provider_id=inbound.dedupe_key[:300],
         raw=raw,
+        is_auto_reply=inbound.is_auto_reply or inbound.bounce is not None,
         created_at=now,
         sent_at=inbound.sent_at,
     )
@@ -270,6 +298,12 @@ def _receive(channel: Channel, inbound: InboundMessage, raw: RawInbound | None) 
                 "previous": previous.number if previous else None,
             },
         )
+    elif message.is_auto_reply:
+        # An out-of-office answer to our reply: stored and shown, but the customer has not written
+        # back, so the conversation stays where it was (no reopening, no waiting clock).
+        conversation.last_message_at = now
+        conversation.updated_at = now
+        conversation.save(update_fields=["last_message_at", "updated_at"])
     else:
         _continue_conversation(conversation, previous_status, now)
     record_event(
@@ -286,6 +320,66 @@ def _receive(channel: Channel, inbound: InboundMessage, raw: RawInbound | None) 
         message=message.pk,
         new_conversation=created_conversation,
     )
+    return ReceiveResult(message=message, conversation=conversation, created=True)
+
+
+def _receive_bounce(
+    channel: Channel, inbound: InboundMessage, raw: RawInbound | None, now: dt.datetime
+) -> ReceiveResult | None:
+    """A bounce of a message we sent: shown in its conversation and marked on its delivery.
+
+    Returns None when the bounce names no message of ours; it is then kept as an ordinary
+    (automatic) message, so nothing is lost.
+    """
+    assert inbound.bounce is not None
+    report = inbound.bounce
+    original = (
+        Message.objects.filter(
+            tenant_id=channel.tenant_id,
+            direction=Direction.OUT,
+            provider_id__in=[i[:300] for i in report.original_message_ids[:20] if i],
+        )
+        .select_related("conversation")
+        .order_by("-id")
+        .first()
+    )
+    if original is None:
+        return None
+    conversation = _follow_merges(original.conversation)
+    detail = " ".join(p for p in (report.status, report.diagnostic) if p).strip()[:2000]
+    message = Message.objects.create(
+        tenant_id=channel.tenant_id,
+        conversation=conversation,
+        direction=Direction.IN,
+        channel=channel,
+        author_kind=AuthorKind.SYSTEM,
+        subject=inbound.subject[:300],
+        text=inbound.text,
+        html=sanitize_html(inbound.html),
+        provider_id=inbound.dedupe_key[:300],
+        raw=raw,
+        is_auto_reply=True,
+        created_at=now,
+        sent_at=inbound.sent_at,
+    )
+    store_attachments(message, inbound.attachments)
+    record_event(
+        channel.tenant_id,
+        "message.created",
+        conversation=conversation,
+        data={"message": message.pk, "direction": Direction.IN, "channel": channel.pk, "bounce": True},
+    )
+    if report.permanent:
+        mark_bounced(
+            original, recipients=report.recipients, detail=detail or _("The message was not delivered.")
+        )
+    else:
+        record_event(
+            channel.tenant_id,
+            "message.delivery_delayed",
+            conversation=conversation,
+            data={"message": original.pk, "detail": detail},
+        )
     return ReceiveResult(message=message, conversation=conversation, created=True)
 
 

@@ -235,3 +235,28 @@ def do_retry_delivery(message: Message) -> Delivery | None:
         send_delivery.enqueue(delivery.pk)
         _delivery_event(delivery, DeliveryState.QUEUED, "")
     return delivery
+
+
+def mark_bounced(message: Message, *, recipients: list[str], detail: str) -> None:
+    """The recipient's server bounced a message we had sent: its delivery failed after all.
+
+    Called inside the transaction that stores the bounce. The agent sees the server's answer on
+    the message, as for any failed delivery, and can send again once the address is fixed.
+    """
+    delivery = message.deliveries.order_by("-id").first()
+    if delivery is not None:
+        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, last_error=detail[:2000])
+    Message.objects.filter(pk=message.pk).update(
+        delivery_state=DeliveryState.FAILED, delivery_error=detail[:2000]
+    )
+    record_event(
+        message.tenant_id,
+        "message.delivery_changed",
+        conversation=message.conversation,
+        data={
+            "message": message.pk,
+            "state": DeliveryState.FAILED,
+            "error": detail[:500],
+            "bounced": recipients[:5],
+        },
+    )

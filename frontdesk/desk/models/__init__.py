@@ -1,6 +1,6 @@
 """The Frontdesk domain. Every row carries its tenant; every lookup is scoped by it (see desk.access)."""
 
-from .channels import Channel
+from .channels import Channel, MailboxState
 from .conversations import (
     ACTIVE_STATUSES,
     DONE_STATUSES,
@@ -54,6 +54,7 @@ __all__ = [
     "IdentityKind",
     "Invitation",
     "Lease",
+    "MailboxState",
     "Membership",
     "Message",
     "Priority",

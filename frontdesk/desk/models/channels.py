@@ -30,6 +30,9 @@ class Channel(models.Model):
     name = models.CharField(_("name"), max_length=100)
     # Unguessable id used in public URLs (webhooks, the embeddable form), never the database id.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The address customers write to, where the channel has one (support@shop.example, a phone
+    # number): routes mail received by the built-in SMTP server and keeps the shop's own mail out.
+    inbound_address = models.CharField(_("address"), max_length=320, blank=True, default="", db_index=True)
     # Validated by the adapter's Config model; never holds secrets.
     config = models.JSONField(default=dict, blank=True)
     # Secrets (signing keys, passwords, provider tokens), encrypted at rest as one JSON document.
@@ -65,3 +68,29 @@ class Channel(models.Model):
         from frontdesk.channels.registry import get_adapter
 
         return get_adapter(self.kind)
+
+
+class MailboxState(models.Model):
+    """Where fetching a channel's mailbox folder stands (IMAP): what was seen, and how it went.
+
+    `uidvalidity` + `last_uid` say which messages were imported already; when the server changes
+    UIDVALIDITY, everything is looked at again and deduplicated by Message-ID.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="mailbox_states")
+    folder = models.CharField(max_length=200, default="INBOX")
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    backfill_done = models.BooleanField(default=False)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # Running totals shown in the ingestion log: {"fetched": n, "imported": n, "duplicates": n, "failed": n}.
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "folder"], name="mailbox_state_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.folder}"

@@ -168,7 +168,9 @@ class Message(models.Model):
     author = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     subject = models.CharField(max_length=300, blank=True, default="")
+    # What the customer wrote now; the earlier messages they quoted are in `quoted_text`.
     text = models.TextField(blank=True, default="")
+    quoted_text = models.TextField(blank=True, default="")
     # Sanitised HTML (nh3) when the channel gave HTML; rendered as-is, so only ever set by the sanitiser.
     html = models.TextField(blank=True, default="")
     language = models.CharField(max_length=10, blank=True, default="")
@@ -181,6 +183,8 @@ class Message(models.Model):
         max_length=10, choices=DeliveryState.choices, blank=True, default=DeliveryState.NONE
     )
     delivery_error = models.TextField(blank=True, default="")
+    # An automatic message (out-of-office, bounce, mailing list): stored, never answered automatically.
+    is_auto_reply = models.BooleanField(default=False)
     mentions = models.ManyToManyField(Membership, related_name="mentioned_in", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # When the customer (or their channel) says it was written, if known.

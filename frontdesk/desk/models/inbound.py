@@ -34,6 +34,9 @@ class RawInbound(models.Model):
     # Request headers the adapter needs to verify a signature again (lower-case names).
     headers = models.JSONField(default=dict, blank=True)
     remote_addr = models.CharField(max_length=64, blank=True, default="")
+    # The message's identity where the transport knows it before parsing (an email's Message-ID):
+    # fetchers skip what was stored already without downloading it again.
+    dedupe_key = models.CharField(max_length=300, blank=True, default="")
     state = models.CharField(max_length=10, choices=RawState.choices, default=RawState.RECEIVED)
     error = models.TextField(blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -41,6 +44,7 @@ class RawInbound(models.Model):
 
     class Meta:
         indexes = [
+            models.Index(fields=["channel", "dedupe_key"], name="raw_dedupe"),
             models.Index(fields=["channel", "-received_at"]),
             models.Index(fields=["state", "received_at"]),
         ]

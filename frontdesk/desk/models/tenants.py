@@ -118,6 +118,8 @@ class Membership(models.Model):
     # How many live conversations (chats) this member takes at once; 0 means no limit.
     capacity = models.PositiveSmallIntegerField(_("capacity"), default=0)
     languages = models.JSONField(_("languages"), default=list, blank=True)
+    # Added under the member's replies by email (plain text; the shop's footer comes after it).
+    signature = models.TextField(_("signature"), blank=True, default="")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
