@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from frontdesk.desk.models import Role
 from tests.factories import ChannelFactory, MembershipFactory, TenantFactory
+from tests.peers import HttpPeer, running_peer
 
 # Browser and server tests talk only to 127.0.0.1; nothing here may reach further.
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -78,3 +80,10 @@ def outsider(other_tenant):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def api_channel(tenant):  # type: ignore[no-untyped-def]
     return ChannelFactory(tenant=tenant, kind="api", name="Shop backend")
+
+
+@pytest.fixture
+def shop() -> Iterator[HttpPeer]:
+    """The shop's own server on 127.0.0.1: receives reply webhooks (see tests/peers.py)."""
+    with running_peer() as peer:
+        yield peer

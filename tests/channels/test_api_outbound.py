@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import http.server
-import json
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,54 +19,11 @@ from tests.channels.conftest import message
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class ShopEndpoint(http.server.ThreadingHTTPServer):
-    """The shop's webhook receiver on 127.0.0.1: answers the queued statuses, records every call."""
-
-    def __init__(self) -> None:
-        self.answers: list[tuple[int, dict[str, str]]] = []
-        self.received: list[dict[str, Any]] = []
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/frontdesk/replies"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: ShopEndpoint
-
-    def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        status, headers = self.server.answers.pop(0) if self.server.answers else (200, {})
-        self.server.received.append(
-            {"path": self.path, "headers": dict(self.headers), "raw": raw, "body": json.loads(raw)}
-        )
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(b'{"id": "shop-reply-1"}' if status == 200 else b'{"error": "not now"}')
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def shop() -> Iterator[ShopEndpoint]:
-    server = ShopEndpoint()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
 def conversation(backend, shop, settings):  # type: ignore[no-untyped-def]
     """A customer wrote through the API channel, whose replies go to the shop's endpoint."""
     settings.FRONTDESK_DELIVERY_BACKOFF_SECONDS = 0.0
-    backend.channel.config = {"webhook_url": shop.url}
+    backend.channel.config = {"webhook_url": f"{shop.url}/frontdesk/replies"}
     backend.channel.save(update_fields=["config"])
     number = backend.post(message(text="Where is my order?", thread_id="order-1001")).json()["conversation"]
     return backend.channel.conversations.get(number=number)
@@ -81,13 +34,13 @@ def test_a_reply_reaches_the_shop_signed_with_the_channels_secret(conversation, 
 
     run_ready_tasks()
 
-    [call] = shop.received
-    verify(backend_secret(conversation), call["raw"], call["headers"]["X-Frontdesk-Signature"])
-    assert call["path"] == "/frontdesk/replies"
-    assert call["headers"]["Content-Type"] == "application/json"
+    [call] = shop.posts
+    verify(backend_secret(conversation), call.body, call.headers["x-frontdesk-signature"])
+    assert call.path == "/frontdesk/replies"
+    assert call.headers["content-type"] == "application/json"
     delivery = reply.deliveries.get()
-    assert call["headers"]["X-Frontdesk-Delivery"] == str(delivery.pk)
-    body = call["body"]
+    assert call.headers["x-frontdesk-delivery"] == str(delivery.pk)
+    body = call.json()
     assert body["type"] == "message.created"
     assert body["message"]["text"] == "It ships today."
     assert body["message"]["author"] == "Anna Agent"
@@ -99,16 +52,16 @@ def test_a_reply_reaches_the_shop_signed_with_the_channels_secret(conversation, 
     assert body["customer"]["external_id"] == "cust-7"
     reply.refresh_from_db()
     assert reply.delivery_state == DeliveryState.SENT
-    assert reply.provider_id == "shop-reply-1"
+    assert reply.provider_id == f"shop-{delivery.pk}"
 
 
 def test_a_signature_with_another_secret_does_not_verify(conversation, agent, shop):
     do_reply(agent, conversation, "Hello")
     run_ready_tasks()
 
-    [call] = shop.received
+    [call] = shop.posts
     with pytest.raises(SignatureError):
-        verify("whsec_someone_else", call["raw"], call["headers"]["X-Frontdesk-Signature"])
+        verify("whsec_someone_else", call.body, call.headers["x-frontdesk-signature"])
 
 
 def test_a_503_is_retried_with_the_same_delivery_id_until_it_succeeds(conversation, agent, shop):
@@ -120,8 +73,8 @@ def test_a_503_is_retried_with_the_same_delivery_id_until_it_succeeds(conversati
     delivery = reply.deliveries.get()
     assert delivery.status == DeliveryStatus.SENT
     assert [a.ok for a in delivery.attempt_log.all()] == [False, False, True]
-    assert {c["headers"]["X-Frontdesk-Delivery"] for c in shop.received} == {str(delivery.pk)}
-    assert len({c["headers"]["Idempotency-Key"] for c in shop.received}) == 1
+    assert {c.headers["x-frontdesk-delivery"] for c in shop.posts} == {str(delivery.pk)}
+    assert len({c.headers["idempotency-key"] for c in shop.posts}) == 1
 
 
 @pytest.mark.parametrize("status", [408, 425, 429, 500, 502])
@@ -132,7 +85,7 @@ def test_answers_meaning_not_now_are_transient(conversation, agent, shop, status
     run_ready_tasks()
 
     assert reply.deliveries.get().status == DeliveryStatus.SENT
-    assert len(shop.received) == 2
+    assert len(shop.posts) == 2
 
 
 def test_a_retry_after_from_the_shop_delays_the_next_attempt(conversation, agent, shop):
@@ -156,7 +109,7 @@ def test_a_400_is_a_permanent_failure_visible_on_the_message(conversation, agent
     reply.refresh_from_db()
     assert reply.delivery_state == DeliveryState.FAILED
     assert "HTTP 400" in reply.delivery_error
-    assert len(shop.received) == 1
+    assert len(shop.posts) == 1
 
 
 def test_a_410_fails_the_reply_and_marks_the_channel(conversation, agent, shop):
@@ -173,8 +126,7 @@ def test_a_410_fails_the_reply_and_marks_the_channel(conversation, agent, shop):
 
 
 def test_an_endpoint_that_does_not_answer_is_retried(conversation, agent, shop, settings):
-    shop.shutdown()
-    shop.server_close()
+    shop.stop()
     reply = do_reply(agent, conversation, "Hello")
 
     run_ready_tasks(limit=1)

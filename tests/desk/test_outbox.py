@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
-from collections.abc import Iterator
-
 import pytest
 
 from frontdesk.desk.actions.conversations import do_reply
@@ -18,50 +13,9 @@ from tests.factories import receive
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class ShopEndpoint(http.server.ThreadingHTTPServer):
-    """The shop's webhook receiver: answers with the queued statuses, records what it got."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = statuses
-        self.received: list[dict] = []
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/frontdesk"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: ShopEndpoint
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        status = self.server.statuses.pop(0) if self.server.statuses else 200
-        self.server.received.append(
-            {"headers": dict(self.headers), "body": json.loads(body), "status": status}
-        )
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"id": "shop-msg-1"}' if status == 200 else b'{"error": "nope"}')
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def shop() -> Iterator[ShopEndpoint]:
-    server = ShopEndpoint([])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
 def conversation(api_channel, shop):
-    api_channel.config = {"webhook_url": shop.url}
+    api_channel.config = {"webhook_url": f"{shop.url}/frontdesk"}
     api_channel.save()
     return receive(api_channel, "Where is my order?", external_id="cust-7")
 
@@ -69,17 +23,18 @@ def conversation(api_channel, shop):
 def test_a_reply_is_queued_then_sent_by_the_worker(conversation, agent, shop):
     message = do_reply(agent, conversation, "It ships today.")
     assert message.delivery_state == DeliveryState.QUEUED
-    assert shop.received == []
+    assert shop.posts == []
 
     run_ready_tasks()
 
     message.refresh_from_db()
     assert message.delivery_state == DeliveryState.SENT
-    assert message.provider_id == "shop-msg-1"
-    [call] = shop.received
-    assert call["body"]["message"]["text"] == "It ships today."
-    assert call["body"]["customer"]["external_id"] == "cust-7"
-    assert call["headers"]["X-Frontdesk-Delivery"] == str(message.deliveries.get().pk)
+    delivery = message.deliveries.get()
+    assert message.provider_id == f"shop-{delivery.pk}"  # the id the shop answered with
+    [call] = shop.posts
+    assert call.json()["message"]["text"] == "It ships today."
+    assert call.json()["customer"]["external_id"] == "cust-7"
+    assert call.headers["x-frontdesk-delivery"] == str(delivery.pk)
 
 
 def test_replying_waits_on_the_customer_and_counts_the_first_response(conversation, agent):
@@ -93,7 +48,7 @@ def test_replying_waits_on_the_customer_and_counts_the_first_response(conversati
 
 def test_a_transient_failure_is_retried_later_with_backoff(conversation, agent, shop, settings):
     settings.FRONTDESK_DELIVERY_BACKOFF_SECONDS = 0.0
-    shop.statuses = [503, 200]
+    shop.answers = [(503, {}), (200, {})]
     message = do_reply(agent, conversation, "Hello")
 
     run_ready_tasks()
@@ -105,7 +60,7 @@ def test_a_transient_failure_is_retried_later_with_backoff(conversation, agent, 
 
 
 def test_a_permanent_failure_is_shown_on_the_message(conversation, agent, shop):
-    shop.statuses = [400]
+    shop.answers = [(400, {})]
     message = do_reply(agent, conversation, "Hello")
 
     run_ready_tasks()
@@ -113,7 +68,7 @@ def test_a_permanent_failure_is_shown_on_the_message(conversation, agent, shop):
     message.refresh_from_db()
     assert message.delivery_state == DeliveryState.FAILED
     assert "HTTP 400" in message.delivery_error
-    assert len(shop.received) == 1
+    assert len(shop.posts) == 1
 
 
 def test_a_claimed_delivery_is_not_sent_by_a_second_worker(conversation, agent, shop):
@@ -124,5 +79,5 @@ def test_a_claimed_delivery_is_not_sent_by_a_second_worker(conversation, agent, 
     second = process_delivery(delivery.pk, "worker-b")
 
     assert (first, second) == ("sent", "skipped")
-    assert len(shop.received) == 1
+    assert len(shop.posts) == 1
     assert Delivery.objects.get().attempt_log.count() == 1

@@ -7,21 +7,19 @@ tests create data through factories and actions, and the browser sees it. Tests 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.peers import HttpPeer, running_peer
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -222,95 +220,11 @@ def open_as(new_page, server):  # type: ignore[no-untyped-def]
     return make
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class LocalPeer:
-    """A small HTTP server on 127.0.0.1 standing in for the world: the shop's webhook endpoint,
-    a remote image host. It records every request; `hold()` makes POSTs wait for `release()`."""
-
-    PIXEL = base64.b64decode(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-    )
-
-    def __init__(self) -> None:
-        self.requests: list[Request] = []
-        self._changed = threading.Condition()
-        self._released = threading.Event()
-        self._released.set()
-        peer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _record(self) -> Request:
-                length = int(self.headers.get("Content-Length") or 0)
-                request = Request(
-                    self.command,
-                    self.path,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length),
-                )
-                with peer._changed:
-                    peer.requests.append(request)
-                    peer._changed.notify_all()
-                return request
-
-            def do_GET(self) -> None:
-                self._record()
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(peer.PIXEL)))
-                self.end_headers()
-                self.wfile.write(peer.PIXEL)
-
-            def do_POST(self) -> None:
-                request = self._record()
-                peer._released.wait(timeout=30)
-                answer = json.dumps({"id": f"shop-{len(request.body)}"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="local-peer", daemon=True)
-        self.thread.start()
-
-    def hold(self) -> None:
-        self._released.clear()
-
-    def release(self) -> None:
-        self._released.set()
-
-    def wait_for(self, predicate, timeout: float = 10.0) -> list[Request]:  # type: ignore[no-untyped-def]
-        """The requests matching `predicate`, waiting until there is at least one."""
-        with self._changed:
-            self._changed.wait_for(lambda: any(predicate(r) for r in self.requests), timeout=timeout)
-            found = [r for r in self.requests if predicate(r)]
-        assert found, f"no such request reached the peer within {timeout} s: {self.requests}"
-        return found
-
-    def stop(self) -> None:
-        self.release()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def peer() -> Iterator[LocalPeer]:
-    instance = LocalPeer()
-    yield instance
-    instance.stop()
+def peer() -> Iterator[HttpPeer]:
+    """The world on 127.0.0.1 for the browser: the shop's webhook endpoint, a remote image host."""
+    with running_peer() as instance:
+        yield instance
 
 
 def post_to_hook(server: ServerProcess, channel, payload: dict) -> dict:  # type: ignore[no-untyped-def,type-arg]

@@ -8,7 +8,6 @@ Every process is killed in the fixture's teardown, whatever happens in the test.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import secrets
@@ -16,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from django.db import connection
 from django.test import Client
 
 from frontdesk.desk.models import Membership
+from tests.peers import HttpPeer, running_peer
 
 FRONTDESK = str(Path(sys.executable).with_name("frontdesk"))
 REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ""
@@ -234,74 +233,8 @@ def json_frames(
     )
 
 
-class ShopEndpoint(http.server.ThreadingHTTPServer):
-    """The shop's webhook receiver: records the delivery id of every POST.
-
-    With `hold_first`, the first request is left unanswered until the test ends (the worker
-    sending it gets killed meanwhile).
-    """
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, *, hold_first: bool = False) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
-        self.deliveries: list[str] = []
-        self.hold_first = hold_first
-        self.first_arrived = threading.Event()
-        self.release = threading.Event()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/frontdesk"
-
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
-        pass  # the held request's worker was killed: writing the answer fails, as it should
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: ShopEndpoint
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        delivery = self.headers["X-Frontdesk-Delivery"]
-        with self.server.lock:
-            self.server.deliveries.append(delivery)
-            hold = self.server.hold_first and len(self.server.deliveries) == 1
-        if hold:
-            self.server.first_arrived.set()
-            self.server.release.wait(timeout=120)
-        body = f'{{"id": "shop-{delivery}"}}'.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def _endpoint(**kwargs: bool) -> Iterator[ShopEndpoint]:
-    server = ShopEndpoint(**kwargs)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
-def shop() -> Iterator[ShopEndpoint]:
-    """The shop's webhook endpoint for replies (answers 200 with an id)."""
-    yield from _endpoint()
-
-
-@pytest.fixture
-def stalling_shop() -> Iterator[ShopEndpoint]:
+def stalling_shop() -> Iterator[HttpPeer]:
     """Like `shop`, but the first request hangs until the test ends."""
-    yield from _endpoint(hold_first=True)
+    with running_peer(hold_first=True) as peer:
+        yield peer
