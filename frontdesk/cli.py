@@ -5,6 +5,8 @@ frontdesk worker       a worker process for the scaled-out mode
 frontdesk migrate      create or upgrade the database
 frontdesk demo         load the demo shop
 frontdesk createtenant / createmember
+frontdesk parse-eml FILE [--json]      how a raw email is read (no database)
+frontdesk ingest-eml --channel ID FILE…  import raw emails (and mbox files)
 frontdesk help         every other command
 """
 
@@ -12,6 +14,9 @@ from __future__ import annotations
 
 import os
 import sys
+
+# Operator-facing names with dashes for Django commands (modules can't have dashes in their names).
+ALIASES = {"parse-eml": "parse_eml", "ingest-eml": "ingest_eml"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args:
         print(__doc__)
         return
+    args[0] = ALIASES.get(args[0], args[0])
     execute_from_command_line(["frontdesk", *args])
 
 

@@ -178,7 +178,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 FRONTDESK_WORKER_THREADS = env.int("FRONTDESK_WORKER_THREADS", default=1)
 # A task whose worker has not sent a heartbeat for this long is considered abandoned and run again.
 FRONTDESK_WORKER_STALE_SECONDS = env.int("FRONTDESK_WORKER_STALE_SECONDS", default=60)
-FRONTDESK_DELIVERY_MAX_ATTEMPTS = env.int("FRONTDESK_DELIVERY_MAX_ATTEMPTS", default=8)
+# 12 attempts with the doubling backoff below span about 14 hours: a mail server or webhook
+# receiver that is down for an hour (or a night) loses nothing.
+FRONTDESK_DELIVERY_MAX_ATTEMPTS = env.int("FRONTDESK_DELIVERY_MAX_ATTEMPTS", default=12)
 FRONTDESK_DELIVERY_BACKOFF_SECONDS = env.float("FRONTDESK_DELIVERY_BACKOFF_SECONDS", default=30.0)
 FRONTDESK_DELIVERY_TIMEOUT_SECONDS = env.float("FRONTDESK_DELIVERY_TIMEOUT_SECONDS", default=15.0)
 # Webhooks to loopback/private addresses are refused (SSRF) unless this is set (development, tests).
@@ -191,6 +193,10 @@ FRONTDESK_MAX_ATTACHMENTS = env.int("FRONTDESK_MAX_ATTACHMENTS", default=20)
 FRONTDESK_MAX_MESSAGE_CHARS = env.int("FRONTDESK_MAX_MESSAGE_CHARS", default=100_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FRONTDESK_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Where MX records and forwarding rules should send mail for the built-in SMTP receiver (shown to
+# admins): its public host name and port, which may differ from where `--smtp` listens.
+FRONTDESK_SMTP_PUBLIC_HOST = env.str("FRONTDESK_SMTP_PUBLIC_HOST", default="")
+FRONTDESK_SMTP_PUBLIC_PORT = env.int("FRONTDESK_SMTP_PUBLIC_PORT", default=25)
 # Self-service sign-up of new shops (hosted installations); off by default.
 FRONTDESK_SIGNUP_ENABLED = env.bool("FRONTDESK_SIGNUP_ENABLED", default=False)
 # Sign-up and password-reset forms sent per IP address and hour (beyond it: 429).
@@ -220,6 +226,28 @@ else:
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Frontdesk <frontdesk@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Email channels' own SMTP servers (docs/email-sending.md): certificates are verified against the
+# system's CAs plus this file (a private CA, a self-signed server); turning verification off is
+# for test setups only.
+FRONTDESK_SMTP_CA_FILE = env.str("FRONTDESK_SMTP_CA_FILE", default="")
+FRONTDESK_SMTP_VERIFY_TLS = env.bool("FRONTDESK_SMTP_VERIFY_TLS", default=True)
+# Receiving mail (docs/email-receiving.md). The largest message accepted by the built-in SMTP/LMTP
+# receiver (advertised with EHLO SIZE), fetched over IMAP or imported from a file.
+FRONTDESK_EMAIL_MAX_BYTES = env.int("FRONTDESK_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# IMAP fetching: the timeout of every network operation; the wait after a failure, doubling up to
+# the maximum (a mailbox that refuses the sign-in is retried at the maximum); how long one process
+# holds a mailbox (renewed while it fetches; another process takes over after a crash).
+FRONTDESK_IMAP_TIMEOUT_SECONDS = env.float("FRONTDESK_IMAP_TIMEOUT_SECONDS", default=30.0)
+FRONTDESK_IMAP_RETRY_SECONDS = env.float("FRONTDESK_IMAP_RETRY_SECONDS", default=5.0)
+FRONTDESK_IMAP_RETRY_MAX_SECONDS = env.float("FRONTDESK_IMAP_RETRY_MAX_SECONDS", default=300.0)
+FRONTDESK_MAILBOX_LEASE_SECONDS = env.float("FRONTDESK_MAILBOX_LEASE_SECONDS", default=90.0)
+# IMAP servers' certificates are verified against the system's CAs plus this file (as for SMTP
+# unless set); turning verification off is for test set-ups only.
+FRONTDESK_IMAP_CA_FILE = env.str("FRONTDESK_IMAP_CA_FILE", default=FRONTDESK_SMTP_CA_FILE)
+FRONTDESK_IMAP_VERIFY_TLS = env.bool("FRONTDESK_IMAP_VERIFY_TLS", default=FRONTDESK_SMTP_VERIFY_TLS)
+# The built-in SMTP/LMTP receiver offers STARTTLS when given a certificate and its key (PEM files).
+FRONTDESK_SMTPD_TLS_CERT_FILE = env.str("FRONTDESK_SMTPD_TLS_CERT_FILE", default="")
+FRONTDESK_SMTPD_TLS_KEY_FILE = env.str("FRONTDESK_SMTPD_TLS_KEY_FILE", default="")
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from frontdesk.desk.actions.admin import do_create_api_token, do_invite
 from frontdesk.desk.actions.conversations import do_add_note
-from frontdesk.desk.models import Attachment, Membership
+from frontdesk.desk.models import Attachment, Membership, RawInbound, RawState
 from tests.factories import ChannelFactory, MembershipFactory, TagFactory, TeamFactory, receive
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +53,7 @@ def shop_a(tenant, owner, api_channel) -> dict[str, Any]:  # type: ignore[no-unt
     attachment.save()
     invitation, _ = do_invite(owner, "new@rowery.example")
     token, _ = do_create_api_token(owner, "backend")
+    form_channel = ChannelFactory(tenant=tenant, kind="form")
     return {
         "slug": tenant.slug,
         "number": conversation.number,
@@ -64,7 +65,10 @@ def shop_a(tenant, owner, api_channel) -> dict[str, Any]:  # type: ignore[no-unt
         "invitation_id": invitation.pk,
         "team_id": TeamFactory(tenant=tenant).pk,
         "tag_id": TagFactory(tenant=tenant).pk,
-        "channel_id": ChannelFactory(tenant=tenant, kind="form").pk,
+        "channel_id": form_channel.pk,
+        "raw_id": RawInbound.objects.create(
+            tenant=tenant, channel=form_channel, body=b"{}", state=RawState.FAILED, error="boom"
+        ).pk,
         "kind": "api",
         "token_id": token.pk,
     }

@@ -178,6 +178,18 @@ class OutboundMessage:
     created_at: dt.datetime
     # The conversation's language ("pl"), for what the adapter itself writes (subjects, footers).
     language: str = ""
+    # Channels that thread by message ids (email): the provider ids of the conversation's
+    # messages, oldest first, for the References header.
+    references: list[str] = field(default_factory=list)
+    # The author's own sign-off (Membership.signature, plain text), for channels that add one.
+    signature: str = ""
+    # The shop: its name (a sender name when the channel has none), default language and time zone.
+    shop_name: str = ""
+    shop_language: str = ""
+    shop_time_zone: str = ""
+    # The customer's message being answered (the one `in_reply_to` names), for quoting it.
+    replied_text: str = ""
+    replied_at: dt.datetime | None = None
 
 
 class ChannelAdapter:

@@ -23,6 +23,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     # Contact form submissions: a person sends a handful an hour, a bot hundreds.
     "FRONTDESK_RATE_FORM_PER_IP": (10, 600),
     "FRONTDESK_RATE_FORM_PER_CHANNEL": (300, 600),
+    # Connection tests in a channel's settings reach servers an admin names: a handful, not a scan.
+    "FRONTDESK_RATE_CONNECTION_TEST_PER_TENANT": (30, 600),
 }
 
 

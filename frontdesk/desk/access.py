@@ -21,6 +21,7 @@ from .models import (
     Invitation,
     Membership,
     Message,
+    RawInbound,
     Tag,
     Team,
     Tenant,
@@ -78,6 +79,14 @@ def access_tag(member: Membership, tag_id: int | str) -> Tag:
 
 def access_channel(member: Membership, channel_id: int | str) -> Channel:
     return _get(Channel.objects.filter(tenant=member.tenant), pk=channel_id)
+
+
+def access_raw_inbound(member: Membership, channel: Channel, raw_id: int | str) -> RawInbound:
+    """A payload received by `channel` (itself fetched with access_channel)."""
+    return _get(
+        RawInbound.objects.filter(tenant=member.tenant, channel_id=channel.pk).select_related("channel"),
+        pk=raw_id,
+    )
 
 
 def access_member(member: Membership, membership_id: int | str) -> Membership:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext_noop
 
 from ..base import Capabilities, ChannelAdapter, InboundMessage, OutboundMessage, RawPayload
@@ -33,5 +32,7 @@ class EmailChannel(ChannelAdapter):
         return send_reply(channel, message)
 
     def public_urls(self, channel: Any) -> dict[str, str]:
-        host = settings.FRONTDESK_BASE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-        return {"smtp_receiver": f"{host} (MX or forwarding target for {channel.inbound_address})"}
+        from .setup import smtp_receiver_endpoint
+
+        endpoint = smtp_receiver_endpoint()
+        return {"smtp_receiver": f"{endpoint.host}:{endpoint.port}"}

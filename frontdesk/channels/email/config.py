@@ -98,6 +98,15 @@ class Config(pydantic.BaseModel):
         ),
     )
     oauth_client_id: str = pydantic.Field("", max_length=500, title=gettext_noop("OAuth client id"))
+    oauth_scope: str = pydantic.Field(
+        "",
+        max_length=500,
+        title=gettext_noop("OAuth scope"),
+        description=gettext_noop(
+            "Sent when refreshing the token; Microsoft 365 needs it, e.g. https://outlook.office.com/"
+            "IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access"
+        ),
+    )
 
     # --- Replies -----------------------------------------------------------------------------------
     reply_header: dict[str, str] = pydantic.Field(

@@ -35,6 +35,8 @@ def access_token(channel: Any) -> str:
                 "refresh_token": secrets["oauth_refresh_token"],
                 "client_id": config.get("oauth_client_id", ""),
                 "client_secret": secrets.get("oauth_client_secret", ""),
+                # Microsoft requires the scope on refresh; Google accepts it.
+                **({"scope": config["oauth_scope"]} if config.get("oauth_scope") else {}),
             },
             timeout=settings.FRONTDESK_DELIVERY_TIMEOUT_SECONDS,
         )

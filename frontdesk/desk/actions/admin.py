@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pydantic
+import structlog
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -33,6 +34,8 @@ from ..models import (
     Channel,
     Invitation,
     Membership,
+    RawInbound,
+    RawState,
     Role,
     Tag,
     Team,
@@ -40,6 +43,8 @@ from ..models import (
     User,
     hash_token,
 )
+
+log = structlog.get_logger(__name__)
 
 SUPPORTED_LANGUAGES = {"en", "pl", "ru", "de", "uk", "cs", "sk", "lt", "fr", "es", "it"}
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -230,17 +235,21 @@ def do_revoke_invitation(member: Membership, invitation: Invitation) -> None:
         record_event(member.tenant, "invitation.revoked", actor=member, data={"email": invitation.email})
 
 
-MEMBER_FIELDS = {"role", "is_active", "capacity", "languages", "availability"}
+MEMBER_FIELDS = {"role", "is_active", "capacity", "languages", "availability", "signature"}
+# What a member may change about themselves without being an admin.
+OWN_MEMBER_FIELDS = {"availability", "signature"}
+MAX_SIGNATURE_CHARS = 2000
 
 
 def do_update_member(actor: Membership, target: Membership, data: dict[str, Any]) -> Membership:
-    """Change a member. Anyone may change their own availability; the rest needs an admin."""
+    """Change a member. Anyone may change their own availability and signature; the rest needs
+    an admin."""
     unknown = set(data) - MEMBER_FIELDS
     if unknown:
         raise Invalid(fields={name: [_("Unknown field.")] for name in sorted(unknown)})
     if target.tenant_id != actor.tenant_id:
         raise NotFound()
-    if set(data) - {"availability"} or target.pk != actor.pk:
+    if set(data) - OWN_MEMBER_FIELDS or target.pk != actor.pk:
         require(actor, Role.ADMIN)
     # Not only the role: an admin may not deactivate an owner or change their capacity either.
     if target.pk != actor.pk and ROLE_RANK[Role(target.role)] > ROLE_RANK[Role(actor.role)]:
@@ -265,6 +274,8 @@ def do_update_member(actor: Membership, target: Membership, data: dict[str, Any]
         clean["languages"] = [
             str(c).lower() for c in data["languages"] or [] if str(c).lower() in SUPPORTED_LANGUAGES
         ]
+    if "signature" in data:
+        clean["signature"] = _clean_signature(data["signature"])
     if "is_active" in data:
         clean["is_active"] = bool(data["is_active"])
         if not clean["is_active"] and target.pk == actor.pk:
@@ -290,9 +301,24 @@ def do_update_member(actor: Membership, target: Membership, data: dict[str, Any]
             actor.tenant_id,
             "member.updated",
             actor=actor,
-            data={"member": target.pk, **{k: v for k, v in clean.items() if k != "languages"}},
+            data={
+                "member": target.pk,
+                **{k: v for k, v in clean.items() if k not in ("languages", "signature")},
+            },
         )
     return target
+
+
+def _clean_signature(value: Any) -> str:
+    """Plain text added under the member's email replies. A leading "-- " line is dropped: the
+    email channel writes that separator itself."""
+    lines = [line.rstrip() for line in str(value or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and lines[0].strip() in ("", "--"):
+        lines.pop(0)
+    signature = "\n".join(lines).strip()
+    if len(signature) > MAX_SIGNATURE_CHARS:
+        raise Invalid(fields={"signature": [_("At most %(n)d characters.") % {"n": MAX_SIGNATURE_CHARS}]})
+    return signature
 
 
 # --- Teams and tags --------------------------------------------------------------------------------
@@ -463,13 +489,101 @@ def do_update_channel(
     return channel
 
 
+def generated_secret_names(adapter: Any) -> tuple[str, ...]:
+    """The secrets the channel makes itself (signing keys): shown once, rotated, never typed in."""
+    return tuple(adapter.generate_secrets())
+
+
+def typed_secret_names(adapter: Any) -> tuple[str, ...]:
+    """The secrets an admin types in (passwords, provider tokens): write-only in the settings."""
+    generated = set(generated_secret_names(adapter))
+    return tuple(name for name in adapter.secret_fields if name not in generated)
+
+
 def do_rotate_channel_secrets(member: Membership, channel: Channel) -> Channel:
+    """New generated secrets (signing keys); the secrets an admin typed in stay as they are."""
     require(member, Role.ADMIN)
     with transaction.atomic():
-        channel.secrets = channel.adapter.generate_secrets()
+        channel.secrets = {**channel.secrets, **channel.adapter.generate_secrets()}
         channel.save(update_fields=["secrets_encrypted"])
         record_event(member.tenant, "channel.secrets_rotated", actor=member, data={"channel": channel.pk})
     return channel
+
+
+MAX_SECRET_CHARS = 8192
+
+
+def do_set_channel_secrets(member: Membership, channel: Channel, values: dict[str, str | None]) -> Channel:
+    """Set or clear the secrets an admin types in (passwords, OAuth tokens) of a channel.
+
+    `values` maps a secret's name to its new value; None or "" clears it. Secrets not named stay
+    as they are. Only names the adapter declares and does not generate itself are accepted. The
+    event names what changed, never the values.
+    """
+    require(member, Role.ADMIN)
+    allowed = typed_secret_names(channel.adapter)
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        if name not in allowed:
+            errors[f"secrets.{name}"] = [_("Unknown secret.")]
+        elif value is not None and len(value) > MAX_SECRET_CHARS:
+            errors[f"secrets.{name}"] = [
+                _("At most %(n)d characters.") % {"n": MAX_SECRET_CHARS},
+            ]
+        elif value and ("\r" in value or "\n" in value):
+            # A pasted line break would end up in an IMAP/SMTP command.
+            errors[f"secrets.{name}"] = [_("Line breaks are not allowed.")]
+    if errors:
+        raise Invalid(fields=errors)
+    if not values:
+        return channel
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel.pk)
+        current = channel.secrets
+        changed = {name: value for name, value in values.items() if value}
+        cleared = sorted(name for name, value in values.items() if not value and name in current)
+        if not changed and not cleared:
+            return channel
+        secrets_ = {k: v for k, v in current.items() if k not in cleared}
+        secrets_.update(changed)
+        channel.secrets = secrets_
+        channel.save(update_fields=["secrets_encrypted"])
+        record_event(
+            member.tenant,
+            "channel.secrets_set",
+            actor=member,
+            data={"channel": channel.pk, "set": sorted(changed), "cleared": cleared},
+        )
+    return channel
+
+
+def do_reprocess_raw(member: Membership, raw: RawInbound) -> tuple[RawInbound, list[int]]:
+    """Process a quarantined payload (rejected or failed) again, e.g. after a parser fix.
+
+    Returns the payload with its new state and error, and the numbers of the conversations its
+    messages went to. Processing is idempotent: a message received before is not received twice.
+    """
+    from .inbound import process_raw
+
+    require(member, Role.ADMIN)
+    if raw.state not in (RawState.REJECTED, RawState.FAILED):
+        raise Conflict(_("Only rejected or failed payloads can be processed again."), code="not_quarantined")
+    numbers: list[int] = []
+    try:
+        results = process_raw(raw)
+    except Exception as exc:
+        # process_raw stored the new state and the reason on the payload: the admin reads them there.
+        log.info("raw.reprocess_failed", raw=raw.pk, error=str(exc)[:200])
+    else:
+        numbers = sorted({r.conversation.number for r in results})
+    raw.refresh_from_db(fields=["state", "error", "attempts", "processed_at"])
+    record_event(
+        member.tenant,
+        "channel.raw_reprocessed",
+        actor=member,
+        data={"channel": raw.channel_id, "raw": raw.pk, "state": raw.state, "conversations": numbers},
+    )
+    return raw, numbers
 
 
 # --- API tokens -----------------------------------------------------------------------------------

@@ -49,8 +49,11 @@ class ReceiveResult:
     created: bool
 
 
-def store_raw(channel: Channel, payload: RawPayload) -> RawInbound:
-    """Commit the payload as received. Call before parsing and before answering the sender."""
+def store_raw(channel: Channel, payload: RawPayload, *, dedupe_key: str = "") -> RawInbound:
+    """Commit the payload as received. Call before parsing and before answering the sender.
+
+    `dedupe_key`: the message's identity when the transport knows it before parsing (an email's
+    Message-ID), so fetchers can skip what they stored already."""
     with transaction.atomic():
         return RawInbound.objects.create(
             tenant_id=channel.tenant_id,
@@ -59,6 +62,7 @@ def store_raw(channel: Channel, payload: RawPayload) -> RawInbound:
             content_type=payload.content_type[:200],
             headers=payload.headers,
             remote_addr=payload.remote_addr[:64],
+            dedupe_key=dedupe_key[:300],
         )
 
 
@@ -346,7 +350,9 @@ def _receive_bounce(
     if original is None:
         return None
     conversation = _follow_merges(original.conversation)
-    detail = " ".join(p for p in (report.status, report.diagnostic) if p).strip()[:2000]
+    # The server's answer usually names the status itself ("550 5.1.1 … User unknown"): once is enough.
+    status = "" if report.status and report.status in report.diagnostic else report.status
+    detail = " ".join(p for p in (status, report.diagnostic) if p).strip()[:2000]
     message = Message.objects.create(
         tenant_id=channel.tenant_id,
         conversation=conversation,

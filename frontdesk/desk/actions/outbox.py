@@ -21,7 +21,16 @@ from django.utils import timezone
 from frontdesk.channels.base import OutboundMessage, TransportError
 
 from ..events import record_event
-from ..models import Channel, Delivery, DeliveryAttempt, DeliveryState, DeliveryStatus, Direction, Message
+from ..models import (
+    AuthorKind,
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+    DeliveryStatus,
+    Direction,
+    Message,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -66,19 +75,36 @@ def claim(delivery_id: int, worker_id: str) -> Delivery | None:
     if not claimed:
         return None
     return Delivery.objects.select_related(
-        "channel", "message__conversation__customer", "message__author__user"
+        "channel", "message__conversation__customer", "message__conversation__tenant", "message__author__user"
     ).get(pk=delivery_id)
 
 
 def outbound_message(delivery: Delivery) -> OutboundMessage:
     message = delivery.message
     conversation = message.conversation
+    tenant = conversation.tenant
+    # The customer's latest message before this reply: the one the agent answered (not a bounce
+    # or an out-of-office answer).
     last_inbound = (
-        Message.objects.filter(conversation=conversation, direction=Direction.IN)
+        Message.objects.filter(
+            conversation=conversation,
+            direction=Direction.IN,
+            author_kind=AuthorKind.CUSTOMER,
+            is_auto_reply=False,
+            pk__lt=message.pk,
+        )
         .exclude(provider_id="")
         .order_by("-id")
-        .values_list("provider_id", flat=True)
+        .only("provider_id", "text", "sent_at", "created_at")
         .first()
+    )
+    # Every message id of the thread so far, for channels that thread by them (email References).
+    references = list(
+        Message.objects.filter(conversation=conversation, pk__lt=message.pk, is_auto_reply=False)
+        .exclude(direction=Direction.NOTE)
+        .exclude(provider_id="")
+        .order_by("id")
+        .values_list("provider_id", flat=True)
     )
     return OutboundMessage(
         delivery_id=delivery.pk,
@@ -91,13 +117,20 @@ def outbound_message(delivery: Delivery) -> OutboundMessage:
         author_name=message.author.display_name if message.author else "",
         customer_name=conversation.customer.name,
         external_thread_id=conversation.external_thread_id,
-        in_reply_to=last_inbound or "",
+        in_reply_to=last_inbound.provider_id if last_inbound else "",
         attachments=[
             {"filename": a.filename, "content_type": a.content_type, "size": a.size, "path": a.file.path}
             for a in message.attachments.all()
         ],
         created_at=message.created_at,
         language=conversation.language or conversation.customer.language,
+        references=references,
+        signature=message.author.signature if message.author else "",
+        shop_name=tenant.name,
+        shop_language=tenant.default_language,
+        shop_time_zone=tenant.time_zone,
+        replied_text=last_inbound.text if last_inbound else "",
+        replied_at=(last_inbound.sent_at or last_inbound.created_at) if last_inbound else None,
     )
 
 

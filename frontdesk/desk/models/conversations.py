@@ -208,6 +208,12 @@ class Message(models.Model):
     def is_note(self) -> bool:
         return self.direction == Direction.NOTE
 
+    @property
+    def is_bounce(self) -> bool:
+        """A mail server's delivery report about one of our replies, filed into its conversation
+        by the core (actions.inbound._receive_bounce): inbound, written by the system."""
+        return self.direction == Direction.IN and self.author_kind == AuthorKind.SYSTEM
+
 
 def attachment_path(instance: Attachment, filename: str) -> str:
     # The stored name is never the customer's file name: that is kept apart and served in headers.

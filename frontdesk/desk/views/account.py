@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from ..actions.admin import do_accept_invitation, invitation_by_token
+from ..access import membership_for
+from ..actions.admin import do_accept_invitation, do_update_member, invitation_by_token
 from ..actions.signup import (
     check_signup,
     check_signup_token,
@@ -32,7 +33,7 @@ from ..actions.signup import (
     is_unconfirmed,
     languages_from_header,
 )
-from ..errors import ActionError, Invalid
+from ..errors import ActionError, Invalid, NotFound
 from ..models import Membership, User
 from .settings_base import apply_errors
 from .settings_forms import set_choices, time_zone_choices
@@ -274,6 +275,57 @@ class PasswordForm(forms.Form):
     )
 
 
+class SignatureForm(forms.Form):
+    """One's signature in one shop (Membership.signature): each shop may want its own."""
+
+    signature = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy(
+            "Added under your email replies, above the shop's footer. Plain text; links become clickable."
+        ),
+    )
+
+    def __init__(self, *args: Any, shop: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["signature"].label = _("Email signature in %(shop)s") % {"shop": shop}
+
+
+def _signature_forms(memberships: Any, bound: tuple[str, SignatureForm] | None) -> list[tuple[Any, Any]]:
+    forms_ = []
+    for m in memberships:
+        if bound is not None and bound[0] == m.tenant.slug:
+            forms_.append((m, bound[1]))
+        else:
+            form = SignatureForm(
+                prefix=f"sig-{m.tenant.slug}", initial={"signature": m.signature}, shop=m.tenant.name
+            )
+            forms_.append((m, form))
+    return forms_
+
+
+def _save_signature(request: HttpRequest, user: User) -> tuple[str, SignatureForm, HttpResponse | None]:
+    """POST action=signature: the member's own signature in the shop named by `shop`."""
+    try:
+        member = membership_for(user, request.POST.get("shop", ""))
+    except NotFound:
+        raise Http404 from None
+    slug = member.tenant.slug
+    form = SignatureForm(request.POST, prefix=f"sig-{slug}", shop=member.tenant.name)
+    if form.is_valid():
+        try:
+            do_update_member(member, member, {"signature": form.cleaned_data["signature"]})
+        except ActionError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Your signature in %(shop)s is saved.") % {"shop": member.tenant.name}
+            )
+            return slug, form, redirect(f"{reverse('profile')}#signature-{slug}")
+    return slug, form, None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
@@ -284,9 +336,16 @@ def profile(request: HttpRequest) -> HttpResponse:
         time_zone=user.time_zone,
     )
     password_form = PasswordForm()
+    bound_signature: tuple[str, SignatureForm] | None = None
     status = 200
     if request.method == "POST":
-        if request.POST.get("action") == "password":
+        if request.POST.get("action") == "signature":
+            slug, form, done = _save_signature(request, user)
+            if done is not None:
+                return done
+            bound_signature = (slug, form)
+            status = 422
+        elif request.POST.get("action") == "password":
             password_form = PasswordForm(request.POST)
             if password_form.is_valid():
                 try:
@@ -334,6 +393,11 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "desk/account/profile.html",
-        {"profile_form": profile_form, "password_form": password_form, "memberships": memberships},
+        {
+            "profile_form": profile_form,
+            "password_form": password_form,
+            "memberships": memberships,
+            "signature_forms": _signature_forms(memberships, bound_signature),
+        },
         status=status,
     )

@@ -165,6 +165,16 @@ class MemberForm(forms.Form):
         help_text=_("How many live conversations this member takes at once; 0 means no limit."),
     )
     languages = _languages_field()
+    signature = forms.CharField(
+        label=_("Email signature"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "Added under this member's email replies, above the shop's footer. "
+            "Members can also change it on their profile."
+        ),
+    )
 
     def __init__(self, *args: Any, roles: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -94,14 +94,19 @@ def _member_page(
 
 @settings_view(Role.ADMIN, methods=("GET", "POST"))
 def member_detail(request: MemberRequest, member_id: int) -> HttpResponse:
-    """One member: role, capacity, languages; deactivate or reactivate."""
+    """One member: role, capacity, languages, email signature; deactivate or reactivate."""
     actor = request.member
     target = access_member(actor, member_id)
     roles = role_choices(actor)
     if not can_manage(actor, target):
         # Shown read-only; the form still lists the member's own role so it renders.
         roles = [(target.role, target.get_role_display())]
-    initial = {"role": target.role, "capacity": target.capacity, "languages": target.languages}
+    initial = {
+        "role": target.role,
+        "capacity": target.capacity,
+        "languages": target.languages,
+        "signature": target.signature,
+    }
     if request.method != "POST":
         return _member_page(request, target, MemberForm(initial=initial, roles=roles))
     action = request.POST.get("action", "save")
@@ -122,6 +127,7 @@ def member_detail(request: MemberRequest, member_id: int) -> HttpResponse:
             data: dict[str, Any] = {
                 "capacity": form.cleaned_data["capacity"],
                 "languages": form.cleaned_data["languages"],
+                "signature": form.cleaned_data["signature"],
             }
             # Only a real change of role goes through the role rules (an admin may edit an
             # owner's languages without "changing" their role).

@@ -19,6 +19,16 @@ urlpatterns = [
     path("channels/", settings_channels.channels, name="settings_channels"),
     path("channels/new/<slug:kind>/", settings_channels.channel_new, name="settings_channel_new"),
     path("channels/<int:channel_id>/", settings_channels.channel_detail, name="settings_channel"),
+    path(
+        "channels/<int:channel_id>/raw/<int:raw_id>/",
+        settings_channels.raw_download,
+        name="settings_channel_raw",
+    ),
+    path(
+        "channels/<int:channel_id>/raw/<int:raw_id>/process/",
+        settings_channels.raw_process,
+        name="settings_channel_raw_process",
+    ),
     path("tokens/", settings_tokens.tokens, name="settings_tokens"),
     path("tokens/<int:token_id>/", settings_tokens.token_detail, name="settings_token"),
 ]

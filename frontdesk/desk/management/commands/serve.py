@@ -9,6 +9,8 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from frontdesk.channels.email.pollers import MailboxPollers
+from frontdesk.channels.email.smtpd import SmtpReceiver, add_receiver_arguments, receivers_from_options
 from frontdesk.desk.worker.runner import WorkerThread
 
 
@@ -27,15 +29,36 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-scheduler", action="store_true", help="Do not take part in scheduler election."
         )
+        add_receiver_arguments(parser)
+        parser.add_argument(
+            "--no-imap",
+            action="store_true",
+            help="Do not fetch mailboxes here (they are fetched where worker threads run).",
+        )
 
     def handle(
-        self, *args: Any, host: str, port: int, worker_threads: int, no_scheduler: bool, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        worker_threads: int,
+        no_scheduler: bool,
+        no_imap: bool,
+        **options: Any,
     ) -> None:
         stop = threading.Event()
-        threads = [
+        # The receivers bind first: a taken port stops the start-up with a clear error.
+        receivers: list[SmtpReceiver] = receivers_from_options(options)
+        for receiver in receivers:
+            receiver.start()
+            self.stdout.write(f"Receiving mail over {receiver.protocol} on {receiver.host}:{receiver.port}")
+        threads: list[threading.Thread] = [
             WorkerThread(stop=stop, scheduler=(i == 0 and not no_scheduler), name=f"worker{i}")
             for i in range(worker_threads)
         ]
+        # Mailboxes are fetched where the background work runs (one process per mailbox at a time).
+        if worker_threads > 0 and not no_imap:
+            threads.append(MailboxPollers(stop))
         for thread in threads:
             thread.start()
         self.stdout.write(f"Frontdesk is serving on http://{host}:{port}/ (Ctrl+C stops it)")
@@ -60,5 +83,7 @@ class Command(BaseCommand):
             uvicorn.Server(config).run()
         finally:
             stop.set()
+            for receiver in receivers:
+                receiver.stop()
             for thread in threads:
                 thread.join(timeout=10)

@@ -1,0 +1,103 @@
+"""The fetcher as it runs in `frontdesk serve`: a thread that stays connected (IDLE), notices new
+mail within seconds, survives the server going away, and keeps trying a mailbox that refuses it."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontdesk.desk.models import Channel, MailboxState, Message, RawInbound
+from frontdesk.desk.worker.runner import run_ready_tasks
+from tests.channels.email.dovecot import PASSWORD, fetching, message, needs_dovecot, wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), needs_dovecot]
+
+
+def stored(channel: Channel) -> list[str]:
+    return sorted(RawInbound.objects.filter(channel=channel).values_list("dedupe_key", flat=True))
+
+
+def test_mail_arriving_while_the_fetcher_idles_is_there_within_seconds(imap_channel, dovecot, quick_retries):
+    # Polling would take an hour: only IDLE can bring it in time.
+    imap_channel.config = {**imap_channel.config, "imap_idle": True, "imap_poll_seconds": 3600}
+    imap_channel.save()
+    with fetching(imap_channel) as fetcher:
+        wait_for(lambda: fetcher.syncs >= 1, timeout=15, what="the first sync", details=dovecot.logs)
+
+        dovecot.append(message(1))
+
+        wait_for(lambda: stored(imap_channel), timeout=10, what="the message", details=dovecot.logs)
+        assert fetcher.sessions == 1  # the same connection, woken by the server…
+        assert fetcher.syncs == 2  # …once: between the two syncs it only listened
+    run_ready_tasks()
+    assert Message.objects.filter(channel=imap_channel, provider_id="<msg-1@example.org>").exists()
+
+
+def test_without_idle_the_mailbox_is_polled_at_the_set_interval(imap_channel, dovecot, quick_retries):
+    imap_channel.config = {**imap_channel.config, "imap_idle": False, "imap_poll_seconds": 10}
+    imap_channel.save()
+    with fetching(imap_channel) as fetcher:
+        wait_for(lambda: fetcher.syncs >= 1, timeout=15, what="the first sync")
+
+        dovecot.append(message(1))
+
+        wait_for(lambda: stored(imap_channel), timeout=20, what="the next poll")
+        assert fetcher.syncs == 2 and fetcher.sessions == 1
+
+
+def test_mail_that_arrived_while_the_server_was_down_is_fetched_after_it_is_back(
+    imap_channel, dovecot, quick_retries
+):
+    dovecot.append(message(1))
+    with fetching(imap_channel) as fetcher:
+        wait_for(lambda: stored(imap_channel) == ["<msg-1@example.org>"], timeout=15, what="message 1")
+
+        dovecot.stop()
+        wait_for(
+            lambda: MailboxState.objects.filter(channel=imap_channel).exclude(last_error="").exists(),
+            timeout=15,
+            what="the outage to be noticed",
+        )
+        dovecot.drop(message(2))  # delivered by the mail system while IMAP was away
+        dovecot.drop(message(3))
+        dovecot.start()
+
+        wait_for(
+            lambda: len(stored(imap_channel)) == 3, timeout=20, what="the missed mail", details=dovecot.logs
+        )
+        assert fetcher.sessions >= 2
+    assert stored(imap_channel) == [f"<msg-{n}@example.org>" for n in (1, 2, 3)]
+    state = MailboxState.objects.get(channel=imap_channel)
+    assert state.last_success_at > state.last_error_at  # shown as healthy again
+    assert len(dovecot.contents()) == 3  # and nothing was taken off the server
+
+
+def test_a_refused_password_is_shown_on_the_channel_and_tried_again_until_it_works(
+    imap_channel, dovecot, quick_retries
+):
+    imap_channel.secrets = {"imap_password": "wrong-password"}
+    imap_channel.save()
+    dovecot.append(message(1))
+    with fetching(imap_channel):
+        wait_for(
+            lambda: "refused the sign-in" in Channel.objects.get(pk=imap_channel.pk).last_error,
+            timeout=15,
+            what="the channel's error",
+        )
+        channel = Channel.objects.get(pk=imap_channel.pk)
+        assert not channel.disabled
+        assert "refused the sign-in" in MailboxState.objects.get(channel=channel).last_error
+
+        channel.secrets = {"imap_password": PASSWORD}  # the admin types the right one
+        channel.save(update_fields=["secrets_encrypted"])
+
+        wait_for(lambda: stored(channel), timeout=15, what="the mail after the fix")
+        wait_for(lambda: not Channel.objects.get(pk=channel.pk).last_error, timeout=5, what="the error to go")
+
+
+def test_the_fetcher_leaves_idle_and_stops_within_moments(imap_channel, dovecot, quick_retries):
+    import time
+
+    with fetching(imap_channel) as fetcher:
+        wait_for(lambda: fetcher.syncs >= 1, timeout=15, what="the first sync")
+        started = time.monotonic()
+    assert time.monotonic() - started < 5
