@@ -35,6 +35,16 @@ def _fast_passwords(request, settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():  # type: ignore[no-untyped-def]
+    """Rate-limit counters and OAuth access tokens live in the cache: every test starts without."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Attachments and mail files of each test go to its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

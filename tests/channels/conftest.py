@@ -7,19 +7,10 @@ import time
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from frontdesk.channels.signing import SIGNATURE_HEADER, sign
 from tests.factories import ChannelFactory
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():  # type: ignore[no-untyped-def]
-    """Rate-limit counters live in the cache: every test starts with none used."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -170,6 +170,11 @@ def login(box: BaseMailBox, channel: Channel, config: Config) -> None:
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error as exc:
+        if config.imap_auth == "xoauth2":
+            # The next attempt asks for a fresh token instead of offering the refused one again.
+            from .oauth import forget_token
+
+            forget_token(channel)
         raise LoginFailed(f"The server refused the sign-in of {user}: {exc}") from None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ def access_token(channel: Any) -> str:
     """A fresh access token for the channel, cached until shortly before it expires."""
     config = channel.config
     secrets = channel.secrets
-    key = f"email-oauth:{channel.pk}:{hash(secrets.get('oauth_refresh_token', ''))}"
+    key = _cache_key(channel, secrets)
     if token := cache.get(key):
         return str(token)
     if not secrets.get("oauth_refresh_token"):
@@ -54,6 +55,16 @@ def access_token(channel: Any) -> str:
     token = str(data["access_token"])
     cache.set(key, token, max(int(data.get("expires_in", 3600)) - 120, 60))
     return token
+
+
+def _cache_key(channel: Any, secrets: dict[str, Any]) -> str:
+    refresh = hashlib.sha256(str(secrets.get("oauth_refresh_token", "")).encode()).hexdigest()[:16]
+    return f"email-oauth:{channel.pk}:{refresh}"
+
+
+def forget_token(channel: Any) -> None:
+    """Drop the cached access token (the server refused it: revoked or expired early)."""
+    cache.delete(_cache_key(channel, channel.secrets))
 
 
 def xoauth2_string(username: str, token: str) -> str:

@@ -400,10 +400,16 @@ class _XOAuth2:
 
 def _sign_in(client: smtplib.SMTP, channel: Any, config: Config) -> None:
     if config.smtp_auth == "xoauth2":
-        token = oauth.access_token(channel)
-        client.auth(
-            "XOAUTH2", _XOAuth2(config.smtp_username or config.address, token), initial_response_ok=True
-        )
+        user = config.smtp_username or config.address
+        try:
+            client.auth("XOAUTH2", _XOAuth2(user, oauth.access_token(channel)), initial_response_ok=True)
+        except smtplib.SMTPAuthenticationError as exc:
+            if exc.smtp_code < 500:
+                raise
+            # A cached token the provider no longer takes (revoked, expired early): try once more
+            # with a token fresh from the refresh token before calling the sign-in refused.
+            oauth.forget_token(channel)
+            client.auth("XOAUTH2", _XOAuth2(user, oauth.access_token(channel)), initial_response_ok=True)
     elif config.smtp_username:
         client.login(config.smtp_username, channel.secrets.get("smtp_password", ""))
 

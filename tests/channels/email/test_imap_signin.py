@@ -6,7 +6,6 @@ from __future__ import annotations
 import ssl
 
 import pytest
-from django.core.cache import cache
 
 from frontdesk.channels.email.imap import ImapFetcher, LoginFailed
 from frontdesk.desk.models import Channel, MailboxState, RawInbound
@@ -24,13 +23,6 @@ def mailbox(tenant, config: dict, secrets: dict) -> Channel:  # type: ignore[no-
         inbound_address=config["address"],
         secrets=secrets,
     )
-
-
-@pytest.fixture(autouse=True)
-def _no_cached_tokens():  # type: ignore[no-untyped-def]
-    cache.clear()  # access tokens are cached per channel id
-    yield
-    cache.clear()
 
 
 # --- TLS ------------------------------------------------------------------------------------------

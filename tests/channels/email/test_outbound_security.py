@@ -222,3 +222,21 @@ def test_the_tls_context_verifies_by_default(settings):
     context = tls_context()
 
     assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+
+
+def test_a_stale_cached_oauth_token_is_refreshed_once_and_the_reply_goes_out(
+    tenant, agent, certificate, trusted, peers, token_endpoint
+):
+    from django.core.cache import cache
+
+    from frontdesk.channels.email.oauth import _cache_key
+
+    peer = SmtpPeer(tls=server_tls(*certificate))
+    peer.handler.oauth_token = "ya29.fresh-access-token"
+    mailbox = oauth_mailbox(tenant, peer, peers, token_endpoint)
+    cache.set(_cache_key(mailbox, mailbox.secrets), "ya29.revoked-yesterday", 3600)
+
+    message = send(agent, mailbox)
+
+    assert message.delivery_state == DeliveryState.SENT, message.delivery_error
+    assert len(token_endpoint.requests) == 1
