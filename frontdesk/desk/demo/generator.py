@@ -99,7 +99,7 @@ class Plan:
     person: Person
     topic: Topic
     language: str
-    channel: str  # "api" | "form"
+    channel: str  # "api" | "form" | "email"
     start: dt.datetime
     outcome: str
     slots: dict[str, str]
@@ -225,6 +225,16 @@ class DemoBuilder:
         self.api = self._at(
             self.setup_time, do_create_channel, owner, "api", "Sklep internetowy (API)", {"webhook_url": ""}
         )
+        self.email = self._at(
+            self.setup_time,
+            do_create_channel,
+            owner,
+            "email",
+            "Poczta obsługi klienta",
+            # Mail arrives through the built-in receiver (MX) and replies leave through the
+            # installation's mail settings (files under var/mail in the demo).
+            {"address": "obsluga@rowerownia.example", "from_name": "Rowerownia – obsługa klienta"},
+        )
         self.form = self._at(
             self.setup_time,
             do_create_channel,
@@ -291,7 +301,7 @@ class DemoBuilder:
                     person=person,
                     topic=topic,
                     language=language,
-                    channel="api" if rng.random() < 0.55 else "form",
+                    channel=rng.choices(("api", "email", "form"), weights=(40, 35, 25))[0],
                     start=start,
                     outcome=self._outcome(start),
                     slots=self._slots(person, topic, language, start),
@@ -404,7 +414,7 @@ class DemoBuilder:
         self._classify(plan, conversation, agent, clock)
         if plan.channel == "api" and rng.random() < 0.75:
             # The customer asked for answers by email (the status page lets them choose).
-            self._at(clock.now, do_set_reply_channel, None, conversation, self.form)
+            self._at(clock.now, do_set_reply_channel, None, conversation, self.email)
         if rng.random() < 0.45:
             self._note(plan, conversation, agent, lines, clock.agent(short=True), timeline)
 
@@ -530,7 +540,7 @@ class DemoBuilder:
         person = plan.person
         self.keys += 1
         key = f"demo-{self.seed}-{self.keys}"
-        channel = self.api if plan.channel == "api" else self.form
+        channel = {"api": self.api, "email": self.email, "form": self.form}[plan.channel]
         existing = None if new_thread else self.opened.get(plan.index)
         number = existing.number if existing else None
         if plan.channel == "api":
@@ -560,7 +570,8 @@ class DemoBuilder:
                 name=person.name, email=person.email, phone=person.phone, language=person.language
             )
             inbound = InboundMessage(
-                dedupe_key=key,
+                # Mail is deduplicated by its Message-ID.
+                dedupe_key=f"<{key}@poczta.example>" if plan.channel == "email" else key,
                 contact=contact,
                 text=text,
                 subject=subject,

@@ -58,7 +58,11 @@ def test_the_demo_shop_is_a_polish_bike_shop_with_its_team(shop):
         "Zwroty i reklamacje",
     ]
     assert all(team.members.exists() for team in Team.objects.filter(tenant=shop))
-    assert sorted(Channel.objects.filter(tenant=shop).values_list("kind", flat=True)) == ["api", "form"]
+    assert sorted(Channel.objects.filter(tenant=shop).values_list("kind", flat=True)) == [
+        "api",
+        "email",
+        "form",
+    ]
     assert {"dostawa", "zwrot", "reklamacja", "faktura", "kod rabatowy", "vip"} <= set(
         shop.tags.values_list("name", flat=True)
     )
