@@ -269,6 +269,50 @@ def test_the_channel_settings_form_is_labelled_in_polish(polish_client, tenant):
     assert "Ask for a phone number" not in page and "Title" not in page
 
 
+@pytest.mark.django_db
+def test_the_email_channel_settings_are_in_polish(polish_client, tenant):
+    channel = ChannelFactory(
+        tenant=tenant,
+        kind="email",
+        name="Obsługa",
+        config={
+            "address": "obsluga@rowery.example",
+            "imap_enabled": True,
+            "imap_host": "imap.rowery.example",
+        },
+        inbound_address="obsluga@rowery.example",
+    )
+
+    page = text(polish_client.get(f"/t/{tenant.slug}/settings/channels/{channel.pk}/"))
+
+    assert "Odbieranie przez IMAP" in page and "Wysyłanie przez SMTP" in page and "Logowanie OAuth 2" in page
+    assert "Sprawdź logowanie IMAP" in page and "Hasło IMAP" in page and "nie ustawiono" in page
+    assert "Uzupełnij serwery dla:" in page and "Gmail (hasło aplikacji)" in page
+    assert "Receiving by IMAP" not in page and "Test IMAP sign-in" not in page and "not set" not in page
+
+
+@pytest.mark.django_db
+def test_an_email_conversation_is_shown_in_polish(polish_client, tenant):
+    channel = ChannelFactory(
+        tenant=tenant,
+        kind="email",
+        config={"address": "obsluga@rowery.example"},
+        inbound_address="obsluga@rowery.example",
+    )
+    conversation = receive(
+        channel,
+        "Jestem na urlopie do poniedziałku.",
+        quoted_text="> Paczka wyszła wczoraj.",
+        is_auto_reply=True,
+    )
+
+    page = text(polish_client.get(f"/t/{tenant.slug}/c/{conversation.number}/"))
+
+    assert "Autoodpowiedź" in page and "nie otwiera ponownie rozmowy" in page
+    assert "Pokaż cytowany tekst" in page and "Przypisz do mnie" in page
+    assert "Automatic reply" not in page and "Show quoted text" not in page
+
+
 def test_the_login_page_speaks_the_language_of_the_browser(client, db):
     page = text(client.get("/login/", headers={"Accept-Language": "pl-PL,pl;q=0.9,en;q=0.5"}))
 

@@ -17,7 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from frontdesk.channels import ratelimit
 from frontdesk.channels.registry import UnknownChannelKind, get_adapter, kinds
@@ -366,10 +366,10 @@ def _ingestion_log(request: MemberRequest, channel: Channel) -> dict[str, Any]:
 
 # Running totals a mailbox keeps (MailboxState.counts), as the log names them.
 MAILBOX_COUNTS = (
-    ("fetched", gettext_lazy("fetched")),
-    ("imported", gettext_lazy("imported")),
-    ("duplicates", gettext_lazy("duplicates")),
-    ("failed", gettext_lazy("failed")),
+    ("fetched", pgettext_lazy("mailbox count", "Fetched")),
+    ("imported", pgettext_lazy("mailbox count", "Imported")),
+    ("duplicates", pgettext_lazy("mailbox count", "Duplicates")),
+    ("failed", pgettext_lazy("mailbox count", "Failed")),
 )
 
 

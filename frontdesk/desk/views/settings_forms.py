@@ -55,7 +55,7 @@ def language_name(code: str) -> str:
         return code
     return (
         f"{info['name_translated']} ({info['name_local']})"
-        if info["name_local"] != info["name"]
+        if info["name_local"] != info["name_translated"]
         else str(info["name_translated"])
     )
 

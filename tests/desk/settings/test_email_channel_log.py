@@ -82,7 +82,7 @@ def test_each_mailbox_folder_shows_its_last_sync_counts_and_error(as_admin, tena
     page = as_admin.get(channel_url(channel)).content.decode()
 
     assert page.count('data-testid="mailbox-row"') == 2
-    assert "12 fetched · 10 imported · 2 duplicates · 0 failed" in page
+    assert "Fetched: 12 · Imported: 10 · Duplicates: 2 · Failed: 0" in page
     assert "[AUTHENTICATIONFAILED] Invalid credentials (Failure)" in page
     assert 'class="mailbox-error"' in page and 'class="mailbox-ok"' in page
     assert "importing older mail" in page  # Reklamacje is still backfilling
