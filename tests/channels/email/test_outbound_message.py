@@ -188,7 +188,8 @@ def test_the_customers_message_is_quoted_below_the_reply(peer, agent, conversati
     mail = received.message
 
     plain = plain_of(mail)
-    reply_part, _sep, quote = plain.partition("Jan Kowalski wrote:")
+    # The conversation is in Polish, so is the line introducing the quote.
+    reply_part, _sep, quote = plain.partition("Jan Kowalski napisał(a):")
     assert "Sklep Rowerowy · odpowiadamy" in reply_part  # the footer is above the quote
     assert quote.strip() == "> Dzien dobry, zamowienie RW-1 nie dotarlo."
     html = html_of(mail)
