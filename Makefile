@@ -9,7 +9,7 @@ PORT ?= 8000
 # Parallel test processes (pytest-xdist); CI machines have 2 cores.
 TEST_WORKERS ?= auto
 
-.PHONY: install run test test-sqlite test-postgres lint format lock messages bench clean
+.PHONY: install run test test-sqlite test-postgres lint format lock messages bench bench-chat clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix frontdesk tests
 	$(BIN)/ruff format frontdesk tests
+
+# Benchmarks (bench/README.md, results in docs/performance.md). `make bench-chat ARGS=--quick`.
+bench: bench-chat
+
+bench-chat: install
+	$(BIN)/python bench/chat_load.py $(ARGS)
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:

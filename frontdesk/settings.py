@@ -111,6 +111,8 @@ _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while one writer commits; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on busy_timeout instead of failing with "database is locked" on lock upgrade.
+    # Connections are kept (per thread): opening one and running the pragmas costs more than a query.
+    _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _db.setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
@@ -157,7 +159,16 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # A page that falls this far behind loses live events (it catches up from the event stream when
+    # it reconnects); the default of 100 was reached by an agent's page under a chat load test.
+    # Group memberships last as long as the socket (Channels' default drops them after a day: a page
+    # left open over a weekend would stop hearing its shop).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "frontdesk.realtime.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 5000, "group_expiry": 10 * 365 * 86400},
+        }
+    }
 
 # --- Cache (rate limits, short-lived state) -----------------------------------------------------------
 # Shared between processes through Redis when REDIS_URL is set; per process otherwise.
@@ -192,6 +203,13 @@ FRONTDESK_MAX_ATTACHMENT_BYTES = env.int("FRONTDESK_MAX_ATTACHMENT_BYTES", defau
 FRONTDESK_MAX_ATTACHMENTS = env.int("FRONTDESK_MAX_ATTACHMENTS", default=20)
 FRONTDESK_MAX_MESSAGE_CHARS = env.int("FRONTDESK_MAX_MESSAGE_CHARS", default=100_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FRONTDESK_MAX_BODY_BYTES
+# Chat widget sockets open at once from one address, per process (0: no limit).
+FRONTDESK_CHAT_SOCKETS_PER_IP = env.int("FRONTDESK_CHAT_SOCKETS_PER_IP", default=200)
+# Rate limits (frontdesk/channels/ratelimit.py) from the environment: FRONTDESK_RATE_<NAME>="count/seconds".
+for _name, _value in os.environ.items():
+    if _name.startswith("FRONTDESK_RATE_") and "/" in _value:
+        _count, _seconds = _value.split("/", 1)
+        globals()[_name] = (int(_count), int(_seconds))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Where MX records and forwarding rules should send mail for the built-in SMTP receiver (shown to
 # admins): its public host name and port, which may differ from where `--smtp` listens.

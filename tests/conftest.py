@@ -36,12 +36,18 @@ def _fast_passwords(request, settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def _empty_cache():  # type: ignore[no-untyped-def]
-    """Rate-limit counters and OAuth access tokens live in the cache: every test starts without."""
+    """Rate-limit counters and OAuth access tokens live in the cache: every test starts without.
+    So does the process's memo of which channels are live chats (ids are reused between tests,
+    never in a real database)."""
     from django.core.cache import cache
 
+    from frontdesk.desk.events import forget_live_channels
+
     cache.clear()
+    forget_live_channels()
     yield
     cache.clear()
+    forget_live_channels()
 
 
 @pytest.fixture(autouse=True)

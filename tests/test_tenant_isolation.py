@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from frontdesk.desk.actions.admin import do_create_api_token, do_invite
+from frontdesk.desk.actions.chat import do_start_session
 from frontdesk.desk.actions.conversations import do_add_note
 from frontdesk.desk.models import Attachment, Membership, RawInbound, RawState
 from tests.factories import ChannelFactory, MembershipFactory, TagFactory, TeamFactory, receive
@@ -54,6 +55,7 @@ def shop_a(tenant, owner, api_channel) -> dict[str, Any]:  # type: ignore[no-unt
     invitation, _ = do_invite(owner, "new@rowery.example")
     token, _ = do_create_api_token(owner, "backend")
     form_channel = ChannelFactory(tenant=tenant, kind="form")
+    chat_channel = ChannelFactory(tenant=tenant, kind="chat")
     return {
         "slug": tenant.slug,
         "number": conversation.number,
@@ -71,6 +73,7 @@ def shop_a(tenant, owner, api_channel) -> dict[str, Any]:  # type: ignore[no-unt
         ).pk,
         "kind": "api",
         "token_id": token.pk,
+        "public_id": do_start_session(chat_channel).visitor.public_id,
     }
 
 

@@ -141,6 +141,9 @@ class InboundMessage:
     is_auto_reply: bool = False
     # Set for a bounce: the core links it to the failed delivery instead of opening a conversation.
     bounce: BounceReport | None = None
+    # The shop's words the customer answers (a chat invitation): stored before the message as the
+    # shop's automatic message when the message opens a new conversation.
+    prompt: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -156,6 +159,9 @@ class Capabilities:
     # Continue the customer's open conversation in this channel when no thread hint is given
     # (chat-like channels); False opens a new conversation each time (contact forms, email).
     thread_by_customer: bool = False
+    # A live channel (chat): new conversations are offered to an available agent with free
+    # capacity, and passed on when nobody answers in time (desk.actions.routing).
+    live: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,9 @@ class OutboundMessage:
     # The customer's message being answered (the one `in_reply_to` names), for quoting it.
     replied_text: str = ""
     replied_at: dt.datetime | None = None
+    # When a live chat continues in another channel (the visitor left): the chat so far, as plain
+    # text lines "name (time): text", for the adapter to include under the reply.
+    transcript: str = ""
 
 
 class ChannelAdapter:

@@ -23,6 +23,12 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     # Contact form submissions: a person sends a handful an hour, a bot hundreds.
     "FRONTDESK_RATE_FORM_PER_IP": (10, 600),
     "FRONTDESK_RATE_FORM_PER_CHANNEL": (300, 600),
+    # The chat widget: a person writes a few messages a minute; a whole office may share one address.
+    "FRONTDESK_RATE_CHAT_PER_VISITOR": (30, 60),
+    "FRONTDESK_RATE_CHAT_PER_IP": (600, 60),
+    "FRONTDESK_RATE_CHAT_SESSION_PER_IP": (120, 60),
+    "FRONTDESK_RATE_CHAT_HTTP_PER_IP": (1200, 60),
+    "FRONTDESK_RATE_CHAT_UPLOAD_PER_VISITOR": (20, 600),
     # Connection tests in a channel's settings reach servers an admin names: a handful, not a scan.
     "FRONTDESK_RATE_CONNECTION_TEST_PER_TENANT": (30, 600),
 }

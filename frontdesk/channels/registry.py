@@ -12,6 +12,7 @@ ADAPTERS: dict[str, str] = {
     "api": "frontdesk.channels.api.adapter:ApiChannel",
     "form": "frontdesk.channels.form.adapter:FormChannel",
     "email": "frontdesk.channels.email.adapter:EmailChannel",
+    "chat": "frontdesk.channels.chat.adapter:ChatChannel",
 }
 
 

@@ -135,7 +135,9 @@ def inbound_hook(request: HttpRequest, public_id: str) -> HttpResponse:
             headers={"Allow": "POST"},
         )
     channel = find_channel(public_id)
-    if channel is None:
+    # Live chat speaks only through /chat/<id>/ (with a visitor token): its public id is in the
+    # shop's pages, so its webhook address must not take anything.
+    if channel is None or channel.adapter.capabilities.live:
         return json_error(404, "not_found", _("There is no channel at this address."))
     ip = ratelimit.client_ip(request)
     over = ratelimit.check(

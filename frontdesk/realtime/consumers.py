@@ -7,6 +7,8 @@ Protocol, server → client (JSON text frames):
    "expires_in": seconds, "tab": str}                   another agent (never oneself) on conversation n
   {"type": "reload"}                                    too much was missed: reload the page
   {"type": "pong"}                                      answer to a ping
+  {"type": "typing", "conversation": n, "who": "customer", "state": bool}
+                                                        a chat visitor is (no longer) typing
   {"type": "error", "error": {"code": str, "message": str}}
 Client → server:
   {"type": "ping"}
@@ -32,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import structlog
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -143,8 +146,21 @@ class _Bucket:
         return True
 
 
+async def dispatch_without_closing_connections(consumer: Any, message: dict[str, Any]) -> None:
+    """Channels' dispatch, minus its close_old_connections() on the shared sync thread before every
+    message: under load each event pushed to a page queued behind all the sockets' database work.
+    Our handlers reach the database only through database_sync_to_async, which does it itself."""
+    handler = getattr(consumer, get_handler_name(message), None)
+    if handler is None:
+        raise ValueError(f"No handler for message type {message['type']}")
+    await handler(message)
+
+
 class AgentConsumer(AsyncWebsocketConsumer):
     """One open agent page. Joins its tenant's group only after the membership check."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        await dispatch_without_closing_connections(self, message)
 
     member_id: int | None = None
     group: str | None = None
@@ -159,6 +175,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
         self.presence: dict[int, tuple[str, float]] = {}
         self.bucket = _Bucket(PRESENCE_BURST, 1.0)
         self.checked_at = time.monotonic()
+        # conversation number → its customer when it is a live chat (None: not a chat).
+        self.chat_customers: dict[int, int | None] = {}
 
         # Accept, then close with a code: a browser sees the code (and stops retrying), whereas a
         # refused handshake looks like a network error.
@@ -191,9 +209,11 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if self.group is None:
             return
         now = time.monotonic()
-        for number, (_state, until) in list(self.presence.items()):
+        for number, (state, until) in list(self.presence.items()):
             if until > now:
                 await self._announce(number, "left")
+                if state == "replying":
+                    await self._tell_visitor_typing(number, False)
         self.presence.clear()
         await self.channel_layer.group_discard(self.group, self.channel_name)
         self.group = None
@@ -256,18 +276,54 @@ class AgentConsumer(AsyncWebsocketConsumer):
             if until <= now:
                 del self.presence[other]
         if state == "left":
-            if self.presence.pop(number, None) is None:
+            gone = self.presence.pop(number, None)
+            if gone is None:
                 return  # nothing announced here, nothing to take back
             await self._announce(number, "left")
+            if gone[0] == "replying":
+                await self._tell_visitor_typing(number, False)
             return
         if number not in self.presence and len(self.presence) >= MAX_PRESENCE_PER_SOCKET:
             await self._error("invalid", "Too many conversations at once on one page")
             return
         fresh = number not in self.presence
+        before = self.presence.get(number, ("", 0.0))[0]
         self.presence[number] = (state, now + PRESENCE_TTL_SECONDS)
         await self._announce(number, state, fresh=fresh)
+        if (state == "replying") != (before == "replying"):
+            await self._tell_visitor_typing(number, state == "replying")
+
+    async def _tell_visitor_typing(self, number: int, state: bool) -> None:
+        """A live chat's visitor sees that an agent is typing (the composer's "replying")."""
+        from .visitor import conversation_customer
+
+        if number not in self.chat_customers:
+            self.chat_customers[number] = await database_sync_to_async(conversation_customer)(
+                self.tenant_id, number
+            )
+        customer_id = self.chat_customers[number]
+        if customer_id is None:
+            return
+        from frontdesk.desk.actions.chat import set_agent_typing
+
+        await database_sync_to_async(set_agent_typing)(customer_id, number, self.name, state)
+        await self.channel_layer.group_send(
+            f"customer.{customer_id}",
+            {"type": "chat.typing", "conversation": number, "name": self.name, "state": state},
+        )
 
     # --- from the tenant's group --------------------------------------------------------------
+
+    async def desk_typing(self, message: dict[str, Any]) -> None:
+        """A chat visitor is (no longer) typing in conversation n."""
+        await self._send(
+            {
+                "type": "typing",
+                "conversation": message["conversation"],
+                "who": message["who"],
+                "state": message["state"],
+            }
+        )
 
     async def desk_event(self, message: dict[str, Any]) -> None:
         event = message["event"]

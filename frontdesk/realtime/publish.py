@@ -98,3 +98,14 @@ def publish_tenant_event(tenant_id: int, payload: dict[str, Any]) -> None:
         # The change is committed and stored as an Event; clients catch up from the stream on
         # reconnect. A failed push must not fail the request that made the change.
         log.exception("realtime.publish_failed", tenant=tenant_id, kind=payload.get("kind"))
+
+
+def ring_group(group: str, message: dict[str, Any]) -> None:
+    """group_send after commit from synchronous code; a failure is logged, never raised (the
+    receivers catch up from the database when they reconnect)."""
+    if getattr(_muted, "on", False):
+        return
+    try:
+        send_to_group(group, message)
+    except Exception:
+        log.exception("realtime.publish_failed", group=group, kind=message.get("kind"))

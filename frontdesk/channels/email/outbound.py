@@ -195,10 +195,13 @@ def compose_body(config: Config, message: OutboundMessage, language: str) -> tup
     footer = _fill(_lines(pick_language(config.reply_footer, *languages)), values).strip()
     body = _lines(message.text).strip()
     signature = _lines(message.signature).strip()
-    quote = _lines(message.replied_text).strip()
+    # A chat continued by email carries the chat so far instead of the last message.
+    quote = _lines(message.transcript or message.replied_text).strip()
     if len(quote) > MAX_QUOTE_CHARS:
         quote = quote[:MAX_QUOTE_CHARS].rstrip() + " […]"
     attribution = _attribution(message) if quote else ""
+    if message.transcript:
+        attribution = _("Our chat so far:")
 
     text_parts = [p for p in (header, body) if p]
     sign_off = [p for p in (signature, footer) if p]

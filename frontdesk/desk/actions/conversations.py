@@ -35,7 +35,9 @@ from ..models import (
     Team,
 )
 from .attachments import check_attachments, store_attachments
+from .chat import handover_route
 from .outbox import enqueue_delivery
+from .routing import note_answer
 
 UNSET: Any = object()
 
@@ -120,6 +122,10 @@ def check_reply(
         )
     if status is not None and status not in Status.values:
         raise Invalid(fields={"status": [_("Unknown status.")]})
+    # A chat the visitor has left continues where they can read it (the email they gave).
+    handover = handover_route(conversation, channel)
+    if handover is not None:
+        return text, *handover
     return text, channel, identity.address
 
 
@@ -154,6 +160,7 @@ def do_reply(
         )
         store_attachments(message, files)
         enqueue_delivery(message, channel, recipient)
+        note_answer(conversation, member)
         fields = ["last_message_at", "waiting_since", "updated_at"]
         conversation.last_message_at = now
         conversation.waiting_since = None

@@ -204,6 +204,24 @@ def do_remove_identity(member: Membership, identity: CustomerIdentity) -> None:
         identity.delete()
 
 
+def merge_customer_rows(source: Customer, target: Customer) -> None:
+    """Move identities, conversations, messages and chat visitors of `source` to `target`; source
+    stays as a pointer. Inside the caller's transaction."""
+    from ..models import ChatVisitor
+
+    CustomerIdentity.objects.filter(customer=source).update(customer=target)
+    Conversation.objects.filter(customer=source).update(customer=target)
+    Message.objects.filter(customer=source).update(customer=target)
+    ChatVisitor.objects.filter(customer=source).update(customer=target)
+    target.attributes = {**source.attributes, **target.attributes}
+    target.name = target.name or source.name
+    target.language = target.language or source.language
+    target.updated_at = timezone.now()
+    target.save(update_fields=["attributes", "name", "language", "updated_at"])
+    source.merged_into = target
+    source.save(update_fields=["merged_into"])
+
+
 def do_merge_customers(member: Membership, source: Customer, target: Customer) -> Customer:
     """Move everything of `source` (identities, conversations) to `target`; source stays as a pointer."""
     if source.pk == target.pk:
@@ -211,16 +229,7 @@ def do_merge_customers(member: Membership, source: Customer, target: Customer) -
     if source.tenant_id != target.tenant_id or source.tenant_id != member.tenant_id:
         raise Invalid(_("Unknown customer."))
     with transaction.atomic():
-        CustomerIdentity.objects.filter(customer=source).update(customer=target)
-        Conversation.objects.filter(customer=source).update(customer=target)
-        Message.objects.filter(customer=source).update(customer=target)
-        target.attributes = {**source.attributes, **target.attributes}
-        target.name = target.name or source.name
-        target.language = target.language or source.language
-        target.updated_at = timezone.now()
-        target.save(update_fields=["attributes", "name", "language", "updated_at"])
-        source.merged_into = target
-        source.save(update_fields=["merged_into"])
+        merge_customer_rows(source, target)
         record_event(
             member.tenant, "customer.merged", actor=member, data={"customer": target.pk, "merged": source.pk}
         )

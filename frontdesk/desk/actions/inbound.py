@@ -37,6 +37,7 @@ from ..models import (
 from .attachments import check_attachments, store_attachments
 from .customers import find_or_create_customer
 from .outbox import mark_bounced
+from .routing import offer_if_waiting
 
 log = structlog.get_logger(__name__)
 
@@ -268,6 +269,17 @@ def _receive(channel: Channel, inbound: InboundMessage, raw: RawInbound | None) 
             previous=previous,
         )
         created_conversation = True
+        if inbound.prompt:
+            # The invitation the customer answered opens the conversation, as the shop's words.
+            Message.objects.create(
+                tenant=tenant,
+                conversation=conversation,
+                direction=Direction.OUT,
+                channel=channel,
+                author_kind=AuthorKind.BOT,
+                text=inbound.prompt[:2000],
+                created_at=now,
+            )
     else:
         previous_status = conversation.status
 
@@ -316,6 +328,8 @@ def _receive(channel: Channel, inbound: InboundMessage, raw: RawInbound | None) 
         conversation=conversation,
         data={"message": message.pk, "direction": Direction.IN, "channel": channel.pk},
     )
+    if channel.adapter.capabilities.live and not message.is_auto_reply:
+        offer_if_waiting(conversation)
     log.info(
         "inbound.received",
         tenant=tenant.pk,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import zoneinfo
 
 import structlog
 from django.conf import settings
@@ -24,6 +25,7 @@ from ..events import record_event
 from ..models import (
     AuthorKind,
     Channel,
+    Conversation,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
@@ -131,7 +133,34 @@ def outbound_message(delivery: Delivery) -> OutboundMessage:
         shop_time_zone=tenant.time_zone,
         replied_text=last_inbound.text if last_inbound else "",
         replied_at=(last_inbound.sent_at or last_inbound.created_at) if last_inbound else None,
+        transcript=_transcript(conversation, message, delivery.channel),
     )
+
+
+TRANSCRIPT_MESSAGES = 50
+
+
+def _transcript(conversation: Conversation, message: Message, channel: Channel) -> str:
+    """The live chat so far, when this reply leaves the chat for another channel (docs/chat.md)."""
+    origin = conversation.channel
+    if channel.pk == origin.pk or not origin.adapter.capabilities.live:
+        return ""
+    zone = zoneinfo.ZoneInfo(conversation.tenant.time_zone or "UTC")
+    rows = list(
+        Message.objects.filter(conversation=conversation, pk__lt=message.pk)
+        .exclude(direction=Direction.NOTE)
+        .select_related("author__user", "customer")
+        .order_by("-id")[:TRANSCRIPT_MESSAGES]
+    )
+    lines = []
+    for row in reversed(rows):
+        if row.direction == Direction.IN:
+            who = (row.customer or conversation.customer).display_name
+        else:
+            who = row.author.display_name if row.author else conversation.tenant.name
+        when = row.created_at.astimezone(zone).strftime("%H:%M")
+        lines.append(f"{who} ({when}): {row.text}")
+    return "\n".join(lines)
 
 
 def process_delivery(delivery_id: int, worker_id: str) -> str:
@@ -175,7 +204,11 @@ def process_delivery(delivery_id: int, worker_id: str) -> str:
             last_error="",
         )
         Message.objects.filter(pk=delivery.message_id).update(
-            delivery_state=DeliveryState.SENT, delivery_error="", provider_id=message_provider_id
+            delivery_error="", provider_id=message_provider_id
+        )
+        # A chat visitor may have read it already (delivered): that is not taken back.
+        Message.objects.filter(pk=delivery.message_id).exclude(delivery_state=DeliveryState.DELIVERED).update(
+            delivery_state=DeliveryState.SENT
         )
         _delivery_event(delivery, DeliveryState.SENT, "")
     return "sent"

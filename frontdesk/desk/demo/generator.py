@@ -99,7 +99,7 @@ class Plan:
     person: Person
     topic: Topic
     language: str
-    channel: str  # "api" | "form" | "email"
+    channel: str  # "api" | "form" | "email" | "chat"
     start: dt.datetime
     outcome: str
     slots: dict[str, str]
@@ -248,6 +248,29 @@ class DemoBuilder:
                 ),
             },
         )
+        self.chat = self._at(
+            self.setup_time,
+            do_create_channel,
+            owner,
+            "chat",
+            "Czat na stronie",
+            {
+                "greeting": {"pl": "Cześć! W czym możemy pomóc?", "en": "Hi! How can we help?"},
+                "launcher_text": {"pl": "Napisz do nas", "en": "Chat with us"},
+                "invitations": [
+                    {
+                        "id": "koszyk",
+                        "trigger": "cart",
+                        "url_pattern": "*koszyk*",
+                        "seconds": 15,
+                        "text": {
+                            "pl": "Masz pytania o zamówienie? Chętnie pomożemy.",
+                            "en": "Questions about your order? We're happy to help.",
+                        },
+                    }
+                ],
+            },
+        )
         self.agents = {
             key: [self.members[s.email] for s in people.STAFF if key in s.teams and s.role == Role.AGENT]
             for key in people.TEAMS
@@ -301,7 +324,7 @@ class DemoBuilder:
                     person=person,
                     topic=topic,
                     language=language,
-                    channel=rng.choices(("api", "email", "form"), weights=(40, 35, 25))[0],
+                    channel=rng.choices(("api", "email", "form", "chat"), weights=(35, 30, 20, 15))[0],
                     start=start,
                     outcome=self._outcome(start),
                     slots=self._slots(person, topic, language, start),
@@ -540,7 +563,7 @@ class DemoBuilder:
         person = plan.person
         self.keys += 1
         key = f"demo-{self.seed}-{self.keys}"
-        channel = {"api": self.api, "email": self.email, "form": self.form}[plan.channel]
+        channel = {"api": self.api, "email": self.email, "form": self.form, "chat": self.chat}[plan.channel]
         existing = None if new_thread else self.opened.get(plan.index)
         number = existing.number if existing else None
         if plan.channel == "api":
@@ -563,6 +586,22 @@ class DemoBuilder:
                 subject=subject,
                 sent_at=moment,
                 external_thread_id=plan.slots["order"] + ("-2" if new_thread else ""),
+                language=plan.language,
+            )
+        elif plan.channel == "chat":
+            # A visitor of the shop's site who left their name and email in the pre-chat form.
+            visitor = f"vdemo{self.seed}x{plan.index}"
+            inbound = InboundMessage(
+                dedupe_key=f"{visitor}:{key}",
+                contact=InboundContact(
+                    name=person.name,
+                    email=person.email,
+                    language=person.language,
+                    identities=[("visitor", visitor)],
+                ),
+                text=text,
+                sent_at=moment,
+                conversation_number=number,
                 language=plan.language,
             )
         else:

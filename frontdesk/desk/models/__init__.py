@@ -1,6 +1,7 @@
 """The Frontdesk domain. Every row carries its tenant; every lookup is scoped by it (see desk.access)."""
 
 from .channels import Channel, MailboxState
+from .chat import ChatOffer, ChatVisitor, hash_visitor_token
 from .conversations import (
     ACTIVE_STATUSES,
     DONE_STATUSES,
@@ -42,6 +43,8 @@ __all__ = [
     "AuthorKind",
     "Availability",
     "Channel",
+    "ChatOffer",
+    "ChatVisitor",
     "Conversation",
     "Customer",
     "CustomerIdentity",
@@ -68,4 +71,5 @@ __all__ = [
     "User",
     "WorkerHeartbeat",
     "hash_token",
+    "hash_visitor_token",
 ]

@@ -189,6 +189,9 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # When the customer (or their channel) says it was written, if known.
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the other side read it, where the channel tells (live chat): the visitor read an agent's
+    # message, or an agent opened the conversation after the visitor wrote.
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

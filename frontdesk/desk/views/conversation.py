@@ -69,6 +69,7 @@ from ..models import (
     Tag,
     Team,
 )
+from .visitors import chat_context, mark_read
 from .workspace import is_htmx, last_event_id, tenant_zone, viewer_zone, when_words, workspace_view
 
 # The newest this many messages and events are shown; older ones are summarised in one line.
@@ -432,24 +433,38 @@ def page_context(
         "max_attachments": settings.FRONTDESK_MAX_ATTACHMENTS,
         "max_attachment_mb": settings.FRONTDESK_MAX_ATTACHMENT_BYTES // (1024 * 1024),
         "customer_channel": customer.preferred_reply_channel,
+        **chat_context(conversation),
     }
 
 
 @workspace_view
 @require_GET
 def conversation(request: HttpRequest, number: int) -> HttpResponse:
-    resume_after = last_event_id(request.member)  # type: ignore[attr-defined]
-    conv = access_conversation(request.member, number)  # type: ignore[attr-defined]
+    member: Membership = request.member  # type: ignore[attr-defined]
+    resume_after = last_event_id(member)
+    conv = access_conversation(member, number)
+    # A chat on screen is read: the visitor sees it. (The page hears its own "message.read" when
+    # it connects; workspace.js does nothing for an agent's reading.)
+    mark_read(member, conv)
     context = page_context(request, conv)
     context["last_event_id"] = resume_after
     return render(request, "desk/conversation/conversation.html", context)
 
 
+def _seen(request: HttpRequest, conversation: Conversation) -> None:
+    """A live refresh of a page that is open and visible (`visible=1`, sent by workspace.js) shows
+    the new messages of a chat to the agent: they are read."""
+    if request.GET.get("visible") == "1":
+        mark_read(request.member, conversation)  # type: ignore[attr-defined]
+
+
 @workspace_view
 @require_GET
 def regions(request: HttpRequest, number: int) -> HttpResponse:
-    """Header, timeline and side panel as fragments (by id), for live refresh."""
+    """Header, timeline, side panel (and a chat's hand-over notice) as fragments (by id), for live
+    refresh."""
     conv = access_conversation(request.member, number)  # type: ignore[attr-defined]
+    _seen(request, conv)
     return render(request, "desk/conversation/_regions.html", page_context(request, conv))
 
 
@@ -457,6 +472,7 @@ def regions(request: HttpRequest, number: int) -> HttpResponse:
 @require_GET
 def timeline_fragment(request: HttpRequest, number: int) -> HttpResponse:
     conv = access_conversation(request.member, number)  # type: ignore[attr-defined]
+    _seen(request, conv)
     items, truncated = timeline(conv)
     return render(
         request,

@@ -63,6 +63,7 @@ URL_LABELS: dict[str, Any] = {
     "inbound_url": gettext_lazy("Inbound webhook URL"),
     "form_url": gettext_lazy("Form address"),
     "embed_snippet": gettext_lazy("Code to embed in your site"),
+    "try_url": gettext_lazy("A test page with the chat, to try it"),
 }
 # Connection tests offered by kinds that have them: action name → (kind, test).
 CHECKS = {"check_imap": ("email", "imap"), "check_smtp": ("email", "smtp")}

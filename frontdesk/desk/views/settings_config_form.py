@@ -139,6 +139,11 @@ def config_form_class(adapter: ChannelAdapter, languages: tuple[str, ...] = ()) 
             continue
         labels = layout.choice_labels.get(name) if layout else None
         fields[name] = _field_for(name, prop, name in required, nullable, labels)
+        model_field = adapter.Config.model_fields.get(name)
+        if fields[name].initial is None and model_field is not None and model_field.default_factory:
+            # A default made by a factory (a list, a dict) is not in the JSON schema: show it too,
+            # or saving the form unchanged would store an empty value instead of the default.
+            fields[name].initial = model_field.get_default(call_default_factory=True)
         if layout and name in layout.placeholders:
             fields[name].widget.attrs["placeholder"] = layout.placeholders[name]
     # Which form fields hold one language's text of which setting: form_to_config gathers them.

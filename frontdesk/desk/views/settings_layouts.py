@@ -224,11 +224,52 @@ EMAIL_LAYOUT = Layout(
     ),
 )
 
-LAYOUTS: dict[str, Layout] = {"email": EMAIL_LAYOUT}
+_PRECHAT = {"off": _("Not asked"), "optional": _("Asked, optional"), "required": _("Required")}
+
+CHAT_LAYOUT = Layout(
+    sections=(
+        Section(
+            "appearance",
+            _("Appearance"),
+            ("title", "color", "position", "greeting", "launcher_text", "widget_texts"),
+            help=_("How the chat looks on your site. Texts are given per language of your shop."),
+        ),
+        Section(
+            "prechat",
+            _("Pre-chat form"),
+            ("prechat_name", "prechat_email", "prechat_phone"),
+            help=_("What a visitor is asked before their first message."),
+        ),
+        Section(
+            "offline",
+            _("When nobody is available"),
+            ("offer_email", "offer_call"),
+            help=_(
+                "When no agent is online with room for another chat, the visitor can leave a way to "
+                "answer them instead."
+            ),
+        ),
+        Section("routing", _("Routing"), ("reoffer_seconds",)),
+        Section("files", _("Files"), ("max_upload_mb", "upload_types")),
+        Section("sites", _("Sites"), ("allowed_origins",)),
+        Section("invitations", _("Invitations"), ("invitations",)),
+    ),
+    per_language=("greeting", "launcher_text"),
+    choice_labels={
+        "position": {"right": _("Bottom right"), "left": _("Bottom left")},
+        "prechat_name": _PRECHAT,
+        "prechat_email": _PRECHAT,
+        "prechat_phone": _PRECHAT,
+    },
+    placeholders={"color": "#0b6bcb", "allowed_origins": "https://shop.example"},
+)
+
+LAYOUTS: dict[str, Layout] = {"email": EMAIL_LAYOUT, "chat": CHAT_LAYOUT}
 
 # Names of secrets an admin types in, as the settings show them; unknown ones get a made-up label.
 SECRET_LABELS: dict[str, Any] = {
     "signing_secret": _("Signing secret"),
+    "identity_secret": _("Identity secret"),
     "imap_password": _("IMAP password"),
     "smtp_password": _("SMTP password"),
     "oauth_client_secret": _("OAuth client secret"),

@@ -1,10 +1,11 @@
-"""The agent workspace under /t/<slug>/: inbox, conversations, customers, files, availability."""
+"""The agent workspace under /t/<slug>/: inbox, conversations, customers, visitors on the site,
+files, availability."""
 
 from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import availability, conversation, customers, files, inbox
+from . import availability, conversation, customers, files, inbox, visitors
 
 urlpatterns: list[URLPattern] = [
     path("", inbox.inbox, name="inbox"),
@@ -35,7 +36,11 @@ urlpatterns: list[URLPattern] = [
         name="customer_identity_remove",
     ),
     path("customers/<int:customer_id>/merge/", customers.merge, name="customer_merge"),
+    # Live chat: visitors on the shop's site
+    path("visitors/", visitors.visitors, name="visitors"),
+    path("visitors/<str:public_id>/start/", visitors.start_chat, name="visitor_start_chat"),
     # Files and the member's own state
     path("attachments/<str:token>/", files.attachment, name="attachment"),
     path("me/availability/", availability.availability, name="availability"),
+    path("me/chats/", visitors.my_chats, name="my_chats"),
 ]

@@ -200,6 +200,7 @@ class Job:
 def scheduled_jobs() -> list[Job]:
     from ..actions.conversations import wake_snoozed
     from ..actions.outbox import sweep_deliveries
+    from ..actions.routing import offer_waiting_chats, reoffer_chats
 
     # Look for abandoned tasks a few times per staleness period (so a dead worker's task runs again
     # soon after it counts as dead), at most every 15 s.
@@ -209,6 +210,8 @@ def scheduled_jobs() -> list[Job]:
         Job("sweep_deliveries", 15, sweep_deliveries),
         Job("sweep_raw_inbound", 30, sweep_raw_inbound),
         Job("wake_snoozed", 10, wake_snoozed),
+        Job("reoffer_chats", 5, reoffer_chats),
+        Job("offer_waiting_chats", 5, offer_waiting_chats),
     ]
 
 

@@ -4,6 +4,8 @@
 //   "desk:event"      detail = {id, kind, conversation, actor, data, at}   (each event once)
 //   "desk:presence"   detail = {conversation, viewers: [{member, name, state}]}  (other agents only)
 //   "desk:connection" detail = {state: "online" | "offline"}
+//   "desk:typing"     detail = {conversation, who: "customer", state: true | false}  (a chat visitor)
+// window.deskRealtime.member is my member id (from the socket's hello; null before it).
 // With <body data-conversation="N"> the page says it is viewing conversation N (renewed every 15 s,
 // "left" when the page goes away). The composer calls window.deskRealtime.replying(N, true|false);
 // "replying" falls back to "viewing" when it is not renewed.
@@ -24,7 +26,7 @@
 
   const tenant = document.body ? document.body.dataset.tenant : "";
   if (!tenant || !("WebSocket" in window)) {
-    window.deskRealtime = { replying() {} };
+    window.deskRealtime = { member: null, replying() {} };
     return;
   }
 
@@ -115,6 +117,13 @@
     conversations.forEach(emitViewers);
   };
 
+  // --- a chat visitor typing: passed on as it comes (the page clears it after a while) -----------
+  const onTyping = (msg) => {
+    const conversation = conversationNumber(msg.conversation);
+    if (conversation === null) return;
+    emit("desk:typing", { conversation, who: String(msg.who || ""), state: msg.state === true });
+  };
+
   // --- our own presence ------------------------------------------------------------------------
   const replyingUntil = new Map(); // conversation → timestamp
   const announced = new Map();     // conversation → state last sent on this socket
@@ -186,6 +195,7 @@
       try { msg = JSON.parse(message.data); } catch { return; }
       switch (msg.type) {
         case "hello":
+          if (Number.isInteger(msg.member)) window.deskRealtime.member = msg.member;
           if (settled === null) settled = msg.last_event;
           retries = 0;
           announced.clear();
@@ -194,6 +204,7 @@
           break;
         case "event": onEvent(msg.event); break;
         case "presence": onPresence(msg); break;
+        case "typing": onTyping(msg); break;
         case "reload": location.reload(); break;
         default: break; // pong, error
       }
@@ -269,6 +280,7 @@
   window.addEventListener("online", reconnectNow);
 
   window.deskRealtime = {
+    member: null,
     replying(conversation, isReplying) {
       const n = conversationNumber(conversation);
       if (n === null) return;

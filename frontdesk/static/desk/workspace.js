@@ -8,6 +8,8 @@
   body.classList.add("js-workspace");
   const page = body.dataset.page || "";
   const conversationNumber = body.dataset.conversation ? Number(body.dataset.conversation) : null;
+  // A live chat's page: the visitor's typing, read receipts, whether they are still on the site.
+  const isChat = body.dataset.chat === "true";
   const myMember = body.dataset.member ? Number(body.dataset.member) : null;
   const inboxUrl = body.dataset.inboxUrl || (body.dataset.tenant ? `/t/${body.dataset.tenant}/` : "/");
 
@@ -16,6 +18,7 @@
     viewing_one: "{names} is viewing", viewing_many: "{names} are viewing",
     replying_one: "{names} is replying…", replying_many: "{names} are replying…",
     new_message: "New message in this conversation", updated: "Conversation updated",
+    typing: "{name} is typing…",
   };
   try {
     Object.assign(STRINGS, JSON.parse((document.getElementById("workspace-strings") || {}).textContent || "{}"));
@@ -259,13 +262,16 @@
     }
   }
 
+  // A page in view says so: the server then marks a chat's new messages read (the visitor sees it).
+  const pageVisible = () => document.visibilityState === "visible";
+
   const refreshConversation = debounce(async (announceText) => {
     const url = body.dataset.regionsUrl;
     if (!url) return;
     try {
-      const html = await fetchFragment(url);
+      const html = await fetchFragment(isChat && pageVisible() ? `${url}?visible=1` : url);
       atBottom = nearBottom();
-      swapRegions(html, ["conv-header", "timeline", "side-panel"]);
+      swapRegions(html, ["conv-header", "timeline", "side-panel", "chat-handover"]);
       if (announceText) announce(announceText);
     } catch (error) {
       /* the next event or reconnect tries again */
@@ -348,11 +354,57 @@
     // The composer grows with the text (CSS caps it), so long answers stay readable.
     field.style.height = "auto";
     field.style.height = `${field.scrollHeight + 2}px`;
-    if (field.dataset.composer === "reply" && field.value.trim()) startReplying();
+    if (field.dataset.composer === "reply") {
+      if (field.value.trim()) startReplying(); else stopReplying();
+    }
   });
   document.addEventListener("focusout", (event) => {
     if (event.target instanceof HTMLTextAreaElement && event.target.dataset.composer) stopReplying();
   });
+
+  // ------------------------------------------------------------------------------ live chat
+
+  // "<customer> is typing…" while the visitor's latest word is "typing"; it goes after "stopped",
+  // or after 8 s without renewal (a widget that went away says nothing more).
+  const TYPING_MS = 8000;
+  let typingTimer = null;
+
+  function showTyping(on) {
+    const slot = $("#typing-indicator");
+    if (!slot) return;
+    clearTimeout(typingTimer);
+    slot.hidden = !on;
+    slot.textContent = on ? t("typing").replace("{name}", slot.dataset.name || "") : "";
+    if (on) typingTimer = setTimeout(() => showTyping(false), TYPING_MS);
+  }
+
+  document.addEventListener("desk:typing", (event) => {
+    const d = event.detail || {};
+    if (conversationNumber === null || d.conversation !== conversationNumber || d.who !== "customer") return;
+    showTyping(d.state === true);
+  });
+
+  if (isChat && conversationNumber !== null) {
+    // Back in view: what arrived meanwhile is read now.
+    document.addEventListener("visibilitychange", () => { if (pageVisible()) refreshConversation(""); });
+    // Whether the visitor is still on the site (and so where a reply goes) changes without any
+    // event: look again now and then while the page is in view.
+    setInterval(() => { if (pageVisible()) refreshConversation(""); }, 30000);
+  }
+
+  // ------------------------------------------------------------------------ visitors on the site
+
+  async function refreshVisitors() {
+    const url = body.dataset.visitorsUrl;
+    if (!url || !pageVisible()) return;
+    try {
+      swapRegions(await fetchFragment(url), ["visitor-list"]);
+    } catch (error) {
+      /* the next round tries again */
+    }
+  }
+  // The list is not swapped while a "Start chat" form is open or being typed in (see busy()).
+  if (page === "visitors") setInterval(refreshVisitors, 10000);
 
   // -------------------------------------------------------------------------- live events
 
@@ -395,6 +447,9 @@
       toast(t("mentioned").replace("{number}", e.conversation), `/t/${body.dataset.tenant}/c/${e.conversation}/`);
     }
     if (conversationNumber !== null && e.conversation === conversationNumber) {
+      // An agent reading the chat changes nothing on screen (the visitor's read receipts do).
+      if (e.kind === "message.read" && e.data && e.data.by === "agent") return;
+      if (e.kind === "message.created" && e.actor == null && e.data && e.data.direction === "in") showTyping(false);
       const fromOther = e.actor == null || e.actor !== myMember;
       const text = e.kind === "message.created" && fromOther ? t("new_message") : "";
       refreshConversation(text);

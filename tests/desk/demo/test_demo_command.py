@@ -60,6 +60,7 @@ def test_the_demo_shop_is_a_polish_bike_shop_with_its_team(shop):
     assert all(team.members.exists() for team in Team.objects.filter(tenant=shop))
     assert sorted(Channel.objects.filter(tenant=shop).values_list("kind", flat=True)) == [
         "api",
+        "chat",
         "email",
         "form",
     ]

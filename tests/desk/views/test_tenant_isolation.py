@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from frontdesk.channels.base import InboundAttachment
+from frontdesk.desk.actions.chat import do_start_session
 from frontdesk.desk.models import Attachment, Conversation, Event, Message
-from tests.factories import receive
+from tests.factories import ChannelFactory, receive
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,9 @@ URLS = [
     "/t/rowery/customers/{customer}/merge/",
     "/t/rowery/attachments/{token}/",
     "/t/rowery/me/availability/",
+    "/t/rowery/visitors/",
+    "/t/rowery/visitors/{visitor}/start/",
+    "/t/rowery/me/chats/",
 ]
 
 POST_DATA = {
@@ -65,12 +69,15 @@ def shop_data(api_channel):  # type: ignore[no-untyped-def]
         external_id="cust-1",
     )
     message = Message.objects.get(conversation=conversation)
+    chat = ChannelFactory(tenant=api_channel.tenant, kind="chat")
+    visitor = do_start_session(chat, page={"url": "https://rowery.example/", "title": "Private page"}).visitor
     return {
         "number": conversation.number,
         "message": message.pk,
         "customer": conversation.customer_id,
         "identity": conversation.customer.identities.first().pk,
         "token": Attachment.objects.get().token,
+        "visitor": visitor.public_id,
     }
 
 
