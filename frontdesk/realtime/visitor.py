@@ -354,7 +354,8 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         if self.visitor is None:
             return
         if message.get("kind") == "visitor.customer":
-            await self._refresh_customer()
+            if message.get("customer") is None or message.get("customer") != self.customer_id:
+                await self._refresh_customer()  # else this socket sent the message and joined already
             return
         data = message.get("data") or {}
         if message.get("kind") == "message.created" and data.get("message") in self.sent_ids:

@@ -89,6 +89,34 @@ def test_an_event_recorded_by_a_background_thread_arrives_at_once(agent, api_cha
     run(scenario)
 
 
+def test_a_commit_does_not_wait_for_a_busy_event_loop_and_its_events_keep_their_order(agent, api_channel):
+    """A database thread hands its events over and goes on (on SQLite it holds the process's write
+    lock until then); the loop sends them later, in the order they were committed."""
+    cookie = login_cookie(agent)
+    finished = threading.Event()
+
+    def receive_several() -> None:
+        try:
+            for n in range(5):
+                receive(api_channel, f"Question {n}", email="ola@example.org")
+            finished.set()
+        finally:
+            connection.close()
+
+    async def scenario() -> None:
+        async with agent_socket(cookie) as ws:
+            await ws.next_of("hello")
+            worker = threading.Thread(target=receive_several)
+            worker.start()
+            # Blocks the event loop, as a burst of work does: the commits must complete meanwhile.
+            assert finished.wait(20), "the worker waited for the event loop"
+            await asyncio.to_thread(worker.join, 5)
+            events = await ws.events_until(await db(_is_message)("Question 4"))
+            assert [e["id"] for e in events] == await db(_event_ids)(tenant=agent.tenant)
+
+    run(scenario)
+
+
 def test_a_member_of_another_shop_cannot_subscribe_to_this_shop(outsider, tenant):
     cookie = login_cookie(outsider)
 

@@ -47,7 +47,7 @@ from ..models import (
     Status,
     hash_visitor_token,
 )
-from .inbound import ReceiveResult, process_raw, store_raw
+from .inbound import ReceiveResult, process_raw, store_raw, stored_message
 
 log = structlog.get_logger(__name__)
 
@@ -75,7 +75,8 @@ def _ring_visitor_on_commit(visitor: ChatVisitor) -> None:
     from frontdesk.realtime.publish import ring_group
 
     group = f"chatvisitor.{visitor.pk}"
-    transaction.on_commit(lambda: ring_group(group, {"type": "chat.doorbell", "kind": "visitor.customer"}))
+    message = {"type": "chat.doorbell", "kind": "visitor.customer", "customer": visitor.customer_id}
+    transaction.on_commit(lambda: ring_group(group, message))
 
 
 def read_up_to(visitor: ChatVisitor) -> int:
@@ -293,11 +294,7 @@ def do_visitor_message(
 
     if valid_client_id(client_id):
         # A retry of a message already stored (the ack was lost): answer without storing again.
-        existing = (
-            Message.objects.filter(channel=channel, provider_id=f"{visitor.public_id}:{client_id}")
-            .select_related("conversation")
-            .first()
-        )
+        existing = stored_message(channel, f"{visitor.public_id}:{client_id}")
         if existing is not None:
             return _linked(
                 visitor, ReceiveResult(message=existing, conversation=existing.conversation, created=False)
@@ -712,7 +709,9 @@ def available_agents(channel: Channel) -> list[Membership]:
     members = list(
         Membership.objects.filter(
             tenant_id=channel.tenant_id, is_active=True, availability=Availability.ONLINE
-        ).annotate(
+        )
+        .select_related("user")  # the offer's event names the agent
+        .annotate(
             open_chats=Count(
                 "assigned_conversations",
                 filter=Q(

@@ -262,7 +262,9 @@ def do_assign(
     if new_assignee == conversation.assignee and new_team == conversation.team:
         return conversation
     before = {"assignee": conversation.assignee_id, "team": conversation.team_id}
-    with transaction.atomic():
+    # No savepoint when nested (the chat router assigns inside the message's transaction): nothing
+    # catches a failure here to carry on, so it can only roll back everything.
+    with transaction.atomic(savepoint=False):
         conversation.assignee = new_assignee
         conversation.team = new_team
         conversation.updated_at = timezone.now()

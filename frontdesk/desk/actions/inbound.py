@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -115,8 +114,20 @@ def receive_raw(channel: Channel, payload: RawPayload) -> tuple[RawInbound, list
 def next_conversation_number(tenant_id: int) -> int:
     """Hand out the tenant's next reference number. Must run inside the caller's transaction:
     the UPDATE locks the tenant row until commit, so two receivers never get the same number."""
-    Tenant.objects.filter(pk=tenant_id).update(last_conversation_number=F("last_conversation_number") + 1)
-    return Tenant.objects.values_list("last_conversation_number", flat=True).get(pk=tenant_id)
+    # One statement with RETURNING (SQLite 3.35+, PostgreSQL): this runs for every new
+    # conversation, and a second query to read the number back would be a second round trip.
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_NUMBER_SQL, [tenant_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Tenant.DoesNotExist(tenant_id)
+    return int(row[0])
+
+
+_NEXT_NUMBER_SQL = (
+    "UPDATE desk_tenant SET last_conversation_number = last_conversation_number + 1 "
+    "WHERE id = %s RETURNING last_conversation_number"
+)
 
 
 def _follow_merges(conversation: Conversation) -> Conversation:
@@ -213,14 +224,20 @@ def do_receive_inbound(
 
 
 def _existing(channel: Channel, dedupe_key: str) -> ReceiveResult | None:
-    message = (
-        Message.objects.filter(channel=channel, provider_id=dedupe_key[:300])
-        .select_related("conversation")
-        .first()
-    )
+    message = stored_message(channel, dedupe_key)
     if message is None:
         return None
     return ReceiveResult(message=message, conversation=message.conversation, created=False)
+
+
+def stored_message(channel: Channel, provider_id: str) -> Message | None:
+    """The message of this channel stored under this provider id, if any. Asked of every message
+    received and almost always none: the first query only looks for an id, the cheap answer."""
+    matching = Message.objects.filter(channel=channel, provider_id=provider_id[:300])
+    found = list(matching.order_by().values_list("pk")[:1])
+    if not found:
+        return None
+    return Message.objects.select_related("conversation").get(pk=found[0][0])
 
 
 def _check_not_own_address(channel: Channel, inbound: InboundMessage) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import structlog
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -60,8 +60,11 @@ def _offer(conversation: Conversation, tried: set[int]) -> Membership | None:
 
 def _still_has_room(agent: Membership, conversation: Conversation) -> bool:
     """Lock the agent's row and count again: two chats arriving at once must not both take an
-    agent's last free place (the lock holds until the caller's transaction ends)."""
-    if agent.capacity == 0:
+    agent's last free place (the lock holds until the caller's transaction ends).
+
+    SQLite has no row locks and needs none: the caller's transaction began IMMEDIATE, so it holds
+    the database's one write lock, and the count `available_agents` just made cannot change."""
+    if agent.capacity == 0 or not connection.features.has_select_for_update:
         return True
     Membership.objects.select_for_update().filter(pk=agent.pk).first()
     open_chats = Conversation.objects.filter(
