@@ -125,9 +125,17 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     )
 elif _db["ENGINE"] in ("django.db.backends.postgresql",):
     # Reused connections: opening one costs a round trip and, with the Polish dictionary, ~0.3 s
-    # to load it into the new backend. Health checks drop connections the server closed.
-    _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
-    _db.setdefault("CONN_HEALTH_CHECKS", True)
+    # to load it into the new backend. Not kept per thread (CONN_MAX_AGE): under ASGI every request
+    # runs in a thread of its own, and a connection kept by a finished thread lingers until garbage
+    # collection — the chat load test ran PostgreSQL out of connections ("too many clients") that
+    # way. A pool per process instead (psycopg_pool through Django); DATABASE_POOL_SIZE=0 turns it
+    # off for installations behind an external pooler such as PgBouncer.
+    _pool_size = env.int("DATABASE_POOL_SIZE", default=20)
+    _db["CONN_MAX_AGE"] = 0
+    if _pool_size > 0:
+        _db.setdefault("OPTIONS", {}).setdefault(
+            "pool", {"min_size": min(2, _pool_size), "max_size": _pool_size, "timeout": 20}
+        )
     _db.setdefault("TEST", {})["NAME"] = env.str("FRONTDESK_TEST_DB_NAME", default="test_frontdesk")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 

@@ -92,7 +92,22 @@ def _writing(call: Callable[..., T]) -> Callable[..., T]:
 def db(func: Callable[..., T]) -> Callable[..., Any]:
     """Run database work in the thread pool, not on Channels' one shared thread: hundreds of widgets'
     reads then go on side by side (WAL on SQLite), and a commit waits only for the database lock."""
-    return database_sync_to_async(func, thread_sensitive=False)  # type: ignore[call-arg]
+    return database_sync_to_async(_giving_back(func), thread_sensitive=False)  # type: ignore[call-arg]
+
+
+def _giving_back(func: Callable[..., T]) -> Callable[..., T]:
+    """With a connection pool (PostgreSQL), hand the connection back after each call: a pool thread
+    would otherwise hold one for good, unchecked if the server dropped it. SQLite keeps its own
+    per thread: opening one costs more than the work."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if getattr(connection, "pool", None) is not None:
+                connection.close()
+
+    return wrapped
 
 
 CLOSE_BAD_HELLO = 4401
