@@ -47,10 +47,13 @@ format: install
 	$(BIN)/ruff format frontdesk tests
 
 # Benchmarks (bench/README.md, results in docs/performance.md). `make bench-chat ARGS=--quick`.
-bench: bench-chat
+bench: bench-chat bench-time
 
 bench-chat: install
 	$(BIN)/python bench/chat_load.py $(ARGS)
+
+bench-time: install
+	$(BIN)/python bench/business_time.py $(ARGS)
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:
