@@ -19,6 +19,15 @@ from .conversations import (
 from .customers import Customer, CustomerIdentity, IdentityKind
 from .events import Event
 from .inbound import Delivery, DeliveryAttempt, DeliveryStatus, RawInbound, RawState
+from .service import (
+    BusinessCalendar,
+    CalendarDay,
+    Callback,
+    CallbackAttempt,
+    CallbackOutcome,
+    CallbackState,
+    SlaPolicy,
+)
 from .system import Lease, WorkerHeartbeat
 from .tenants import (
     ROLE_RANK,
@@ -42,6 +51,12 @@ __all__ = [
     "Attachment",
     "AuthorKind",
     "Availability",
+    "BusinessCalendar",
+    "CalendarDay",
+    "Callback",
+    "CallbackAttempt",
+    "CallbackOutcome",
+    "CallbackState",
     "Channel",
     "ChatOffer",
     "ChatVisitor",
@@ -64,6 +79,7 @@ __all__ = [
     "RawInbound",
     "RawState",
     "Role",
+    "SlaPolicy",
     "Status",
     "Tag",
     "Team",

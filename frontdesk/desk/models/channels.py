@@ -38,6 +38,10 @@ class Channel(models.Model):
     # Secrets (signing keys, passwords, provider tokens), encrypted at rest as one JSON document.
     secrets_encrypted = models.TextField(blank=True, default="")
     disabled = models.BooleanField(_("disabled"), default=False)
+    # Opening hours of this channel (a phone line, say); null: the team's or the shop's.
+    calendar = models.ForeignKey(
+        "desk.BusinessCalendar", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     last_error = models.TextField(blank=True, default="")
     last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

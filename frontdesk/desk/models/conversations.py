@@ -100,6 +100,18 @@ class Conversation(models.Model):
     promised_by = models.DateTimeField(null=True, blank=True)
     promise_sent_at = models.DateTimeField(null=True, blank=True)
     promise_kept = models.BooleanField(null=True, blank=True)
+    # The first promise when it had to be revised (the customer was told the new one).
+    promise_original = models.DateTimeField(null=True, blank=True)
+    promise_revised_at = models.DateTimeField(null=True, blank=True)
+    # The SLA policy that set the due times, its legal deadline, and its clock state: when the
+    # clocks paused (waiting on the customer) and which warnings/breaches were recorded already
+    # ("first_response:warned", "resolution:breached"…; cleared when a due time is set anew).
+    sla_policy = models.ForeignKey(
+        "desk.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    legal_due = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_marks = models.JSONField(default=list, blank=True)
 
     merged_into = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -120,6 +132,28 @@ class Conversation(models.Model):
             models.Index(fields=["tenant", "-last_message_at"], name="conv_recent"),
             models.Index(
                 fields=["snoozed_until"], name="conv_snoozed", condition=Q(snoozed_until__isnull=False)
+            ),
+            # The scheduler's SLA sweep: due times still running.
+            models.Index(
+                fields=["first_response_due"],
+                name="conv_first_due",
+                condition=Q(first_response_due__isnull=False, first_response_at__isnull=True),
+            ),
+            models.Index(
+                fields=["next_response_due"],
+                name="conv_next_due",
+                condition=Q(next_response_due__isnull=False),
+            ),
+            models.Index(
+                fields=["resolution_due"],
+                name="conv_resolution_due",
+                condition=Q(resolution_due__isnull=False),
+            ),
+            # Live chats waiting for an agent (routing.offer_waiting_chats, every few seconds).
+            models.Index(
+                fields=["waiting_since"],
+                name="conv_unassigned_waiting",
+                condition=Q(assignee__isnull=True, waiting_since__isnull=False),
             ),
         ]
 

@@ -76,6 +76,9 @@ class Tenant(models.Model):
     last_conversation_number = models.PositiveIntegerField(default=0)
     # When a customer writes to a closed conversation: reopen it, or open a new one linked to it.
     reopen_closed = models.BooleanField(_("reopen closed conversations"), default=False)
+    # The service promise and the queue: acknowledgement, promise and queue-order settings (see
+    # desk/actions/promise.py for the keys and their defaults).
+    service = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -152,6 +155,10 @@ class Team(models.Model):
     name = models.CharField(_("name"), max_length=100)
     description = models.CharField(_("description"), max_length=300, blank=True)
     members = models.ManyToManyField(Membership, related_name="teams", blank=True)
+    # Null: the shop's calendar.
+    calendar = models.ForeignKey(
+        "desk.BusinessCalendar", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
