@@ -58,7 +58,7 @@ def queue_ahead(conversation: Conversation) -> int:
     return (
         Conversation.objects.filter(
             tenant_id=conversation.tenant_id,
-            team_id=conversation.team_id,
+            team=conversation.team_id,
             status__in=ACTIVE_STATUSES,
             first_response_at=None,
             merged_into=None,
@@ -74,7 +74,7 @@ def pace_per_hour(conversation: Conversation, calendar: businesstime.Calendar, n
     since = now - dt.timedelta(days=PACE_DAYS)
     answered = Conversation.objects.filter(
         tenant_id=conversation.tenant_id,
-        team_id=conversation.team_id,
+        team=conversation.team_id,
         first_response_at__gte=since,
         first_response_at__lt=now,
     ).count()
