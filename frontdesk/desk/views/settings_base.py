@@ -36,6 +36,7 @@ SECTIONS = (
     Section("settings_members", gettext_lazy("Members"), Role.ADMIN),
     Section("settings_teams", gettext_lazy("Teams"), Role.SUPERVISOR),
     Section("settings_tags", gettext_lazy("Tags"), Role.SUPERVISOR),
+    Section("settings_calendars", gettext_lazy("Business hours"), Role.AGENT),
     Section("settings_channels", gettext_lazy("Channels"), Role.ADMIN),
     Section("settings_tokens", gettext_lazy("API tokens"), Role.ADMIN),
 )

@@ -32,6 +32,7 @@ from ..actions.admin import (
     generated_secret_names,
     typed_secret_names,
 )
+from ..actions.calendars import calendars_of, do_set_calendar
 from ..errors import ActionError, Invalid
 from ..models import Channel, MailboxState, RawInbound, RawState, Role
 from .base import MemberRequest
@@ -420,6 +421,10 @@ def channel_detail(request: MemberRequest, channel_id: int) -> HttpResponse:
                     else _("The channel is enabled."),
                 )
                 return redirect("settings_channel", member.tenant.slug, channel.pk)
+            elif action == "set_calendar":
+                do_set_calendar(member, channel, request.POST.get("calendar"))
+                messages.success(request, _("The channel's business hours are saved."))
+                return redirect("settings_channel", member.tenant.slug, channel.pk)
             elif action == "rotate":
                 do_rotate_channel_secrets(member, channel)
                 request.session[_REVEAL_KEY] = channel.pk
@@ -468,6 +473,8 @@ def channel_detail(request: MemberRequest, channel_id: int) -> HttpResponse:
             "smtp_receiver": _smtp_receiver(adapter, channel),
             "revealed": revealed,
             "error": error,
+            "calendar_choices": calendars_of(member.tenant),
+            "current_calendar_id": channel.calendar_id,
             **_ingestion_log(request, channel),
         },
         status=status,

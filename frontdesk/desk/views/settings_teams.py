@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from ..access import access_tag, access_team
 from ..actions.admin import do_delete_tag, do_delete_team, do_save_tag, do_save_team
+from ..actions.calendars import calendars_of, do_set_calendar
 from ..errors import ActionError, Invalid
 from ..models import Membership, Role, Tag, Team
 from .base import MemberRequest
@@ -73,6 +74,10 @@ def team_detail(request: MemberRequest, team_id: int) -> HttpResponse:
             do_delete_team(request.member, team)
             messages.success(request, _("The team %(name)s is deleted.") % {"name": team.name})
             return redirect("settings_teams", request.member.tenant.slug)
+        if action == "set_calendar":
+            do_set_calendar(request.member, team, request.POST.get("calendar"))
+            messages.success(request, _("The team's business hours are saved."))
+            return redirect("settings_team", request.member.tenant.slug, team.pk)
         if action != "save":
             raise Invalid(_("Unknown action."))
         form = TeamForm(request.POST, initial=initial, tenant_members=people)
@@ -97,7 +102,15 @@ def team_detail(request: MemberRequest, team_id: int) -> HttpResponse:
     return page(
         request,
         "team.html",
-        {"section": "settings_teams", "team": team, "form": form, "can_delete": request.member.is_admin},
+        {
+            "section": "settings_teams",
+            "team": team,
+            "form": form,
+            "can_delete": request.member.is_admin,
+            # Calendars are an admin's to assign (do_set_calendar checks it too).
+            "calendar_choices": calendars_of(request.member.tenant) if request.member.is_admin else None,
+            "current_calendar_id": team.calendar_id,
+        },
         status=status,
     )
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import settings, settings_channels, settings_members, settings_teams, settings_tokens
+from . import (
+    settings,
+    settings_calendars,
+    settings_channels,
+    settings_members,
+    settings_teams,
+    settings_tokens,
+)
 
 urlpatterns = [
     path("", settings.home, name="settings"),
@@ -16,6 +23,9 @@ urlpatterns = [
     path("teams/<int:team_id>/", settings_teams.team_detail, name="settings_team"),
     path("tags/", settings_teams.tags, name="settings_tags"),
     path("tags/<int:tag_id>/", settings_teams.tag_detail, name="settings_tag"),
+    path("hours/", settings_calendars.calendars, name="settings_calendars"),
+    path("hours/new/", settings_calendars.calendar_new, name="settings_calendar_new"),
+    path("hours/<int:calendar_id>/", settings_calendars.calendar_detail, name="settings_calendar"),
     path("channels/", settings_channels.channels, name="settings_channels"),
     path("channels/new/<slug:kind>/", settings_channels.channel_new, name="settings_channel_new"),
     path("channels/<int:channel_id>/", settings_channels.channel_detail, name="settings_channel"),
