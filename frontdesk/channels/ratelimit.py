@@ -29,6 +29,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "FRONTDESK_RATE_CHAT_SESSION_PER_IP": (120, 60),
     "FRONTDESK_RATE_CHAT_HTTP_PER_IP": (1200, 60),
     "FRONTDESK_RATE_CHAT_UPLOAD_PER_VISITOR": (20, 600),
+    # The customer's status page: posts (messages, reply choices) per link, a person's pace.
+    "FRONTDESK_RATE_STATUS_PER_LINK": (10, 600),
     # Connection tests in a channel's settings reach servers an admin names: a handful, not a scan.
     "FRONTDESK_RATE_CONNECTION_TEST_PER_TENANT": (30, 600),
 }

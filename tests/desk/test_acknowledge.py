@@ -7,9 +7,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 
 from frontdesk.desk.actions.acknowledge import do_acknowledge, when_words
 from frontdesk.desk.actions.calendars import forget_calendars
+from frontdesk.desk.actions.status import conversation_for_token
 from frontdesk.desk.models import AuthorKind, Delivery, Event, Message
 from tests.factories import ChannelFactory, TeamFactory, receive
 
@@ -44,10 +46,15 @@ def test_the_customer_is_told_the_reference_who_and_when_in_polish(channel, tena
     conversation.save()
     ack = do_acknowledge(conversation, message, now=MONDAY_10)
     assert ack is not None
-    assert ack.text == (
+    text, link = ack.text.rsplit(" ", 1)
+    assert text == (
         f"Dziękujemy, otrzymaliśmy Twoją wiadomość (numer sprawy #{conversation.number}). "
-        "Zespół Reklamacje odpowie dziś do 13:00. Jeśli coś się zmieni, damy znać."
+        "Zespół Reklamacje odpowie dziś do 13:00. Jeśli coś się zmieni, damy znać. "
+        "Szczegóły i wybór sposobu odpowiedzi:"
     )
+    # The link to the status page: signed and timestamped, so compared by what it opens.
+    assert link.startswith(f"{settings.FRONTDESK_BASE_URL}/s/")
+    assert conversation_for_token(link.removesuffix("/").rsplit("/", 1)[1]) == conversation
     assert ack.author_kind == AuthorKind.SYSTEM
     assert Delivery.objects.get(message=ack).recipient == "shop-customer-jan@example.org"
     conversation.refresh_from_db()

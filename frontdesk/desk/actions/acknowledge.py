@@ -21,24 +21,25 @@ from ..events import record_event
 from ..models import AuthorKind, Conversation, DeliveryState, Direction, Message
 from .outbox import enqueue_delivery
 from .promise import compute_promise
+from .status import status_url
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_PERIOD_HOURS = 24
 
-# {number}, {who}, {when}: the shop overrides any language in Tenant.service["ack_templates"].
+# {number}, {who}, {when}, {status_url}: the shop overrides any language in Tenant.service["ack_templates"].
 TEMPLATES: dict[str, str] = {
     "en": (
         "Thank you, we have your message (reference #{number}). {who} will answer {when}. "
-        "If anything changes, we will let you know."
+        "If anything changes, we will let you know. Details and how you'd like the answer: {status_url}"
     ),
     "pl": (
         "Dziękujemy, otrzymaliśmy Twoją wiadomość (numer sprawy #{number}). {who} odpowie {when}. "
-        "Jeśli coś się zmieni, damy znać."
+        "Jeśli coś się zmieni, damy znać. Szczegóły i wybór sposobu odpowiedzi: {status_url}"
     ),
     "ru": (
         "Спасибо, мы получили ваше сообщение (номер обращения #{number}). {who} ответит {when}. "
-        "Если что-то изменится, мы сообщим."
+        "Если что-то изменится, мы сообщим. Подробности и выбор способа ответа: {status_url}"
     ),
 }
 WHO_TEAM: dict[str, str] = {"en": "Our {team} team", "pl": "Zespół {team}", "ru": "Команда «{team}»"}
@@ -124,6 +125,7 @@ def acknowledgement_text(conversation: Conversation, promised_by: dt.datetime, n
         "number": conversation.number,
         "who": who_words(conversation, language),
         "when": when_words(promised_by, now, customer_zone(conversation), language),
+        "status_url": status_url(conversation),
     }
     try:
         return template.format(**values)
