@@ -34,6 +34,7 @@ from ..models import (
     Tag,
     Team,
 )
+from . import sla
 from .attachments import check_attachments, store_attachments
 from .chat import handover_route
 from .outbox import enqueue_delivery
@@ -165,6 +166,7 @@ def do_reply(
         conversation.last_message_at = now
         conversation.waiting_since = None
         conversation.updated_at = now
+        fields += sla.on_reply(conversation, now)  # before first_response_at is set
         if conversation.first_response_at is None:
             conversation.first_response_at = now
             fields.append("first_response_at")
@@ -269,6 +271,8 @@ def do_assign(
         conversation.team = new_team
         conversation.updated_at = timezone.now()
         conversation.save(update_fields=["assignee", "team", "updated_at"])
+        if conversation.team_id != before["team"]:
+            sla.on_routing_changed(conversation)
         record_event(
             conversation.tenant_id,
             "conversation.assigned",
@@ -298,6 +302,7 @@ def _set_status(member: Membership | None, conversation: Conversation, status: s
     elif conversation.resolved_at is not None:
         conversation.resolved_at = None
         fields.append("resolved_at")
+    fields += sla.on_status(conversation, before, status, now)
     conversation.save(update_fields=fields)
     record_event(
         conversation.tenant_id,
@@ -330,6 +335,7 @@ def do_set_priority(member: Membership, conversation: Conversation, priority: st
             conversation.priority = priority
             conversation.updated_at = timezone.now()
             conversation.save(update_fields=["priority", "updated_at"])
+            sla.on_routing_changed(conversation)
             record_event(
                 conversation.tenant_id,
                 "conversation.priority_changed",

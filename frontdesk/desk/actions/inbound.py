@@ -33,6 +33,7 @@ from ..models import (
     Status,
     Tenant,
 )
+from . import sla
 from .attachments import check_attachments, store_attachments
 from .customers import find_or_create_customer
 from .outbox import mark_bounced
@@ -286,6 +287,7 @@ def _receive(channel: Channel, inbound: InboundMessage, raw: RawInbound | None) 
             previous=previous,
         )
         created_conversation = True
+        sla.start_clocks(conversation)
         if inbound.prompt:
             # The invitation the customer answered opens the conversation, as the shop's words.
             Message.objects.create(
@@ -422,11 +424,12 @@ def _receive_bounce(
 
 def _continue_conversation(conversation: Conversation, previous_status: str | None, now) -> None:  # type: ignore[no-untyped-def]
     """A customer wrote again: back to the queue if the shop thought it was done or waiting."""
+    fields = sla.on_customer_message(conversation, now)  # before status and waiting_since change
     conversation.last_message_at = now
     conversation.last_inbound_at = now
     conversation.waiting_since = conversation.waiting_since or now
     conversation.updated_at = now
-    fields = ["last_message_at", "last_inbound_at", "waiting_since", "updated_at"]
+    fields += ["last_message_at", "last_inbound_at", "waiting_since", "updated_at"]
     if conversation.snoozed_until is not None:
         conversation.snoozed_until = None
         fields.append("snoozed_until")

@@ -201,6 +201,7 @@ def scheduled_jobs() -> list[Job]:
     from ..actions.conversations import wake_snoozed
     from ..actions.outbox import sweep_deliveries
     from ..actions.routing import offer_waiting_chats, reoffer_chats
+    from ..actions.sla import sla_sweep
 
     # Look for abandoned tasks a few times per staleness period (so a dead worker's task runs again
     # soon after it counts as dead), at most every 15 s.
@@ -212,6 +213,7 @@ def scheduled_jobs() -> list[Job]:
         Job("wake_snoozed", 10, wake_snoozed),
         Job("reoffer_chats", 5, reoffer_chats),
         Job("offer_waiting_chats", 5, offer_waiting_chats),
+        Job("sla_sweep", 30, sla_sweep),
     ]
 
 
