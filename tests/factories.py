@@ -33,6 +33,9 @@ class TenantFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Shop {n}")
     slug = factory.Sequence(lambda n: f"shop-{n}")
     languages = factory.LazyFunction(lambda: ["pl", "en"])
+    # Acknowledgements are on for every real shop; test shops start without them so a test that
+    # counts messages counts the customer's and the agents'. Tests of the promise turn them on.
+    service = factory.LazyFunction(lambda: {"acknowledge": False})
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -12,7 +12,7 @@ from django.conf import settings
 from frontdesk.desk.actions.acknowledge import do_acknowledge, when_words
 from frontdesk.desk.actions.calendars import forget_calendars
 from frontdesk.desk.actions.status import conversation_for_token
-from frontdesk.desk.models import AuthorKind, Delivery, Event, Message
+from frontdesk.desk.models import AuthorKind, Delivery, Event, Message, Tenant
 from tests.factories import ChannelFactory, TeamFactory, receive
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,27 @@ def incoming(channel, text: str = "Gdzie jest paczka?", **extra):  # type: ignor
     # The API channel answers to the shop's own customer id (its recipient kind is "external").
     extra.setdefault("external_id", "shop-customer-" + extra.get("email", "jan@example.org"))
     conversation = receive(channel, text, **extra)
+    # Test shops receive without acknowledgements (tests/factories.py); here the acknowledgement is
+    # asked for at a chosen moment instead, so the shop turns them on only now.
+    # (A copy of the shop: the channel's own must keep receiving without them.)
+    conversation.tenant = Tenant.objects.get(pk=conversation.tenant_id)
+    conversation.tenant.service = {k: v for k, v in conversation.tenant.service.items() if k != "acknowledge"}
     return conversation, conversation.messages.filter(author_kind=AuthorKind.CUSTOMER).latest("id")
+
+
+def test_a_customer_writing_is_acknowledged_once_in_the_same_transaction(channel, tenant):
+    tenant.service = {}
+    tenant.save(update_fields=["service"])
+    conversation = receive(channel, "Gdzie jest paczka?", external_id="c-1")
+    acks = Message.objects.filter(conversation=conversation, author_kind=AuthorKind.SYSTEM)
+    assert acks.count() == 1
+    assert Delivery.objects.filter(message=acks.get()).count() == 1
+    conversation.refresh_from_db()
+    assert conversation.promised_by is not None and conversation.promise_sent_at is not None
+    receive(channel, "I jeszcze jedno", external_id="c-1")
+    assert acks.count() == 1
+    auto = receive(channel, "Nieobecność", email="ola@example.org", external_id="c-2", is_auto_reply=True)
+    assert not Message.objects.filter(conversation=auto, author_kind=AuthorKind.SYSTEM).exists()
 
 
 def test_the_customer_is_told_the_reference_who_and_when_in_polish(channel, tenant):
@@ -100,23 +120,19 @@ def test_automatic_replies_and_blocked_customers_get_none(channel):
 
 
 def test_a_shop_can_word_it_its_own_way_and_a_broken_template_falls_back(channel, tenant):
-    tenant.service = {"ack_templates": {"pl": "Sprawa #{number}: odpowiemy {when}."}}
-    tenant.save()
+    tenant.service = {"acknowledge": False, "ack_templates": {"pl": "Sprawa #{number}: odpowiemy {when}."}}
+    tenant.save(update_fields=["service"])
     conversation, message = incoming(channel, language="pl")
-    conversation.tenant.refresh_from_db()
     ack = do_acknowledge(conversation, message, now=MONDAY_10)
     assert ack is not None and ack.text == f"Sprawa #{conversation.number}: odpowiemy dziś do 13:00."
-    tenant.service = {"ack_templates": {"pl": "Sprawa {numer}"}}
-    tenant.save()
+    tenant.service = {"acknowledge": False, "ack_templates": {"pl": "Sprawa {numer}"}}
+    tenant.save(update_fields=["service"])
     conversation, message = incoming(channel, "Inna sprawa", language="pl", email="ola@example.org")
-    conversation.tenant.refresh_from_db()
     ack = do_acknowledge(conversation, message, now=MONDAY_10)
     assert ack is not None and ack.text.startswith("Dziękujemy")
 
 
 def test_a_shop_can_turn_acknowledgements_off(channel, tenant):
-    tenant.service = {"acknowledge": False}
-    tenant.save()
     conversation, message = incoming(channel)
-    conversation.tenant.refresh_from_db()
+    conversation.tenant.service = {"acknowledge": False}
     assert do_acknowledge(conversation, message, now=MONDAY_10) is None

@@ -22,6 +22,7 @@ from ..errors import ActionError, Invalid
 from ..events import record_event
 from ..lib.sanitize import sanitize_html
 from ..models import (
+    DONE_STATUSES,
     AuthorKind,
     Channel,
     Conversation,
@@ -349,6 +350,13 @@ def _receive(channel: Channel, inbound: InboundMessage, raw: RawInbound | None) 
     )
     if channel.adapter.capabilities.live and not message.is_auto_reply:
         offer_if_waiting(conversation)
+    if created_conversation or previous_status in DONE_STATUSES:
+        # Told within seconds who handles it and by when (docs/service.md): queued in this
+        # transaction, so the acknowledgement exists exactly when the message does. (Imported
+        # here: acknowledge → status → chat import this module.)
+        from .acknowledge import do_acknowledge
+
+        do_acknowledge(conversation, message, now)
     log.info(
         "inbound.received",
         tenant=tenant.pk,
