@@ -13,6 +13,7 @@ ADAPTERS: dict[str, str] = {
     "form": "frontdesk.channels.form.adapter:FormChannel",
     "email": "frontdesk.channels.email.adapter:EmailChannel",
     "chat": "frontdesk.channels.chat.adapter:ChatChannel",
+    "sms": "frontdesk.channels.sms.adapter:SmsChannel",
 }
 
 

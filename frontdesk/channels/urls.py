@@ -8,12 +8,15 @@ from . import views
 from .chat import views as chat_views
 from .chat.try_page import try_page
 from .form import views as form_views
+from .sms import views as sms_views
 
 urlpatterns = [
     # With and without the trailing slash: a POST cannot follow the APPEND_SLASH redirect.
     path("hooks/<str:public_id>/", views.inbound_hook, name="channel_hook"),
     path("hooks/<str:public_id>", views.inbound_hook),
     path("f/<str:public_id>/", form_views.form_page, name="contact_form"),
+    # Twilio's SMS webhook (answers TwiML; docs/channels.md, "SMS (Twilio)").
+    path("sms/<str:public_id>/", sms_views.hook, name="sms_hook"),
     # The chat widget (docs/chat.md).
     path("chat/<str:public_id>/widget.js", chat_views.widget_js, name="chat_widget_js"),
     path("chat/<str:public_id>/try", try_page, name="chat_try"),
