@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import availability, conversation, customers, files, inbox, visitors
+from . import availability, conversation, customers, files, inbox, queue, visitors
 
 urlpatterns: list[URLPattern] = [
     path("", inbox.inbox, name="inbox"),
     path("inbox/list/", inbox.inbox_list, name="inbox_list"),
+    path("queue/", queue.queue, name="queue"),
+    path("queue/next/", queue.get_next, name="queue_next"),
     # Conversations
     path("c/<int:number>/", conversation.conversation, name="conversation"),
     path("c/<int:number>/regions/", conversation.regions, name="conversation_regions"),

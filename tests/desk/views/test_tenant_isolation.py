@@ -41,6 +41,8 @@ URLS = [
     "/t/rowery/visitors/",
     "/t/rowery/visitors/{visitor}/start/",
     "/t/rowery/me/chats/",
+    "/t/rowery/queue/",
+    "/t/rowery/queue/next/",
 ]
 
 POST_DATA = {
