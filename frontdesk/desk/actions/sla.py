@@ -339,6 +339,28 @@ def _record(conversation: Conversation, kind: str, target: str, due: dt.datetime
 Calendars = dict[tuple[int | None, ...], businesstime.Calendar]
 
 
+def running_clock(conversation: Conversation) -> tuple[str, dt.datetime] | None:
+    """The most pressing clock still running, for the badge on inbox rows and the conversation:
+    ("first_response" | "next_response" | "promise" | "resolution", due). No queries."""
+    if conversation.status not in ACTIVE_STATUSES:
+        return None
+    clocks: list[tuple[dt.datetime, str]] = []
+    if conversation.first_response_at is None:
+        if conversation.first_response_due is not None:
+            clocks.append((conversation.first_response_due, "first_response"))
+        elif conversation.promised_by is not None:
+            # No SLA policy, but the customer was told a time: that is the clock to watch.
+            clocks.append((conversation.promised_by, "promise"))
+    if conversation.next_response_due is not None:
+        clocks.append((conversation.next_response_due, "next_response"))
+    if conversation.resolution_due is not None and conversation.sla_paused_at is None:
+        clocks.append((conversation.resolution_due, "resolution"))
+    if not clocks:
+        return None
+    due, target = min(clocks)
+    return target, due
+
+
 def sla_sweep(now: dt.datetime | None = None) -> int:
     """Record the warnings and breaches that are due, each once. Run by the scheduler every 30 s;
     returns how many events it recorded.

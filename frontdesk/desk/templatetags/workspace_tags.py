@@ -87,3 +87,49 @@ def avatar(name: Any, size: str = "") -> SafeString:
     return format_html(
         '<span class="{}" style="--hue: {}" aria-hidden="true">{}</span>', classes, hue(name), initials(name)
     )
+
+
+@register.inclusion_tag("desk/_sla_clock.html")
+def sla_clock(conversation: Any) -> dict[str, Any]:
+    """The conversation's most pressing running clock as a badge: "First answer in 2 h",
+    "Overdue by 35 min" (docs/service.md). Nothing when no clock runs."""
+    from ..actions.sla import running_clock
+
+    clock = running_clock(conversation)
+    if clock is None:
+        return {"clock": None}
+    target, due = clock
+    now = timezone.now()
+    return {
+        "clock": {
+            "target": target,
+            "due": due,
+            "overdue": due <= now,
+            "left": duration_words(abs(due - now)),
+        }
+    }
+
+
+@register.inclusion_tag("desk/conversation/_promise.html")
+def promise_panel(conversation: Any) -> dict[str, Any]:
+    """What the customer was promised, whether it was kept, and why it was that time (the inputs
+    stored with the promise.made event: desk/actions/promise.py)."""
+    from ..models import Event
+
+    if conversation.promised_by is None:
+        return {"promise": None}
+    made = (
+        Event.objects.filter(tenant_id=conversation.tenant_id, conversation=conversation, kind="promise.made")
+        .order_by("-id")
+        .first()
+    )
+    why = (made.data or {}).get("why", {}) if made is not None else {}
+    return {
+        "promise": {
+            "by": conversation.promised_by,
+            "kept": conversation.promise_kept,
+            "original": conversation.promise_original,
+            "why": why,
+            "decided_by_queue": why.get("by") == "queue",
+        }
+    }
