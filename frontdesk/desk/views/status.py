@@ -70,9 +70,12 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
             response = _post(request, conversation, language)
         else:
             response = _show(request, conversation, language)
-    # The link is a key: never cached by proxies, never sent on as a referrer, never indexed.
+    # The link is a key: never cached by proxies, never sent to other sites as a referrer, never
+    # indexed. "same-origin", not "no-referrer": with no-referrer browsers send `Origin: null` on
+    # the page's own form posts, which Django's CSRF check rightly refuses (the browser test caught
+    # it; the test client sends no Origin).
     patch_cache_control(response, private=True, no_store=True)
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -101,7 +101,7 @@ def test_a_valid_link_shows_reference_who_promise_and_public_messages_but_not_no
     assert "We are checking with the courier." in page
     assert "rude" not in page
     assert response["Cache-Control"].count("no-store") == 1
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "<script>" not in response.content.decode()
 
 
