@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import availability, conversation, customers, files, inbox, queue, visitors
+from . import availability, callbacks, conversation, customers, files, inbox, queue, visitors
 
 urlpatterns: list[URLPattern] = [
     path("", inbox.inbox, name="inbox"),
@@ -45,4 +45,8 @@ urlpatterns: list[URLPattern] = [
     path("attachments/<str:token>/", files.attachment, name="attachment"),
     path("me/availability/", availability.availability, name="availability"),
     path("me/chats/", visitors.my_chats, name="my_chats"),
+    # Callbacks customers asked for
+    path("callbacks/", callbacks.callbacks, name="callbacks"),
+    path("callbacks/<int:callback_id>/log/", callbacks.log_call, name="callback_log"),
+    path("callbacks/<int:callback_id>/cancel/", callbacks.cancel, name="callback_cancel"),
 ]

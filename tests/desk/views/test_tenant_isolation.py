@@ -7,7 +7,7 @@ import pytest
 
 from frontdesk.channels.base import InboundAttachment
 from frontdesk.desk.actions.chat import do_start_session
-from frontdesk.desk.models import Attachment, Conversation, Event, Message
+from frontdesk.desk.models import Attachment, Callback, Conversation, Event, Message
 from tests.factories import ChannelFactory, receive
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,9 @@ URLS = [
     "/t/rowery/me/chats/",
     "/t/rowery/queue/",
     "/t/rowery/queue/next/",
+    "/t/rowery/callbacks/",
+    "/t/rowery/callbacks/{callback}/log/",
+    "/t/rowery/callbacks/{callback}/cancel/",
 ]
 
 POST_DATA = {
@@ -80,6 +83,15 @@ def shop_data(api_channel):  # type: ignore[no-untyped-def]
         "identity": conversation.customer.identities.first().pk,
         "token": Attachment.objects.get().token,
         "visitor": visitor.public_id,
+        "callback": Callback.objects.create(
+            tenant=api_channel.tenant,
+            conversation=conversation,
+            phone="+48601234567",
+            window_start=conversation.created_at,
+            window_end=conversation.created_at,
+            due_at=conversation.created_at,
+            state="due",
+        ).pk,
     }
 
 
