@@ -18,8 +18,8 @@ import structlog
 from django.utils import timezone
 
 from ..events import record_event
-from ..models import AuthorKind, Conversation, DeliveryState, Direction, Message
-from .outbox import enqueue_delivery
+from ..models import Conversation, Message
+from .outbox import queue_system_message
 from .promise import compute_promise
 from .status import status_url
 
@@ -165,18 +165,9 @@ def do_acknowledge(
         return None
     promise = compute_promise(conversation, now=now)
     text = acknowledgement_text(conversation, promise.promised_by, now)
-    ack = Message.objects.create(
-        tenant_id=conversation.tenant_id,
-        conversation=conversation,
-        direction=Direction.OUT,
-        channel=channel,
-        author_kind=AuthorKind.SYSTEM,
-        text=text,
-        language=language_of(conversation),
-        delivery_state=DeliveryState.QUEUED,
-        created_at=now,
+    ack = queue_system_message(
+        conversation, channel, identity.address, text, language=language_of(conversation), now=now
     )
-    enqueue_delivery(ack, channel, identity.address)
     conversation.promised_by = promise.promised_by
     conversation.promise_sent_at = now
     conversation.save(update_fields=["promised_by", "promise_sent_at"])

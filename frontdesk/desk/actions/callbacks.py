@@ -30,22 +30,19 @@ from django.utils.translation import gettext as _
 from ..errors import Conflict, Invalid, NotFound
 from ..events import record_event
 from ..models import (
-    AuthorKind,
     Callback,
     CallbackAttempt,
     CallbackOutcome,
     CallbackState,
     Channel,
     Conversation,
-    DeliveryState,
-    Direction,
     IdentityKind,
     Membership,
     Message,
 )
 from . import sla
 from .acknowledge import customer_zone, language_of
-from .outbox import enqueue_delivery
+from .outbox import queue_system_message
 from .status import status_url
 
 log = structlog.get_logger(__name__)
@@ -246,25 +243,14 @@ def offer_another_way(callback: Callback, now: dt.datetime, *, wrong_number: boo
         log.warning("callback.no_route", tenant=callback.tenant_id, callback=callback.pk)
         return None
     channel, address = route
-    message = Message.objects.create(
-        tenant_id=conversation.tenant_id,
-        conversation=conversation,
-        direction=Direction.OUT,
-        channel=channel,
-        author_kind=AuthorKind.SYSTEM,
-        text=another_way_text(callback, wrong_number=wrong_number),
+    return queue_system_message(
+        conversation,
+        channel,
+        address,
+        another_way_text(callback, wrong_number=wrong_number),
         language=language_of(conversation),
-        delivery_state=DeliveryState.QUEUED,
-        created_at=now,
+        now=now,
     )
-    enqueue_delivery(message, channel, address)
-    record_event(
-        conversation.tenant_id,
-        "message.created",
-        conversation=conversation,
-        data={"message": message.pk, "direction": Direction.OUT, "channel": channel.pk},
-    )
-    return message
 
 
 # --- What agents do -------------------------------------------------------------------------------

@@ -50,6 +50,38 @@ def enqueue_delivery(message: Message, channel: Channel, recipient: str) -> Deli
     return delivery
 
 
+def queue_system_message(
+    conversation: Conversation,
+    channel: Channel,
+    recipient: str,
+    text: str,
+    *,
+    language: str,
+    now: dt.datetime,
+) -> Message:
+    """A message the shop's system writes to the customer (an acknowledgement, a missed call):
+    stored, queued for delivery and announced like an agent's reply, in the caller's transaction."""
+    message = Message.objects.create(
+        tenant_id=conversation.tenant_id,
+        conversation=conversation,
+        direction=Direction.OUT,
+        channel=channel,
+        author_kind=AuthorKind.SYSTEM,
+        text=text,
+        language=language,
+        delivery_state=DeliveryState.QUEUED,
+        created_at=now,
+    )
+    enqueue_delivery(message, channel, recipient)
+    record_event(
+        conversation.tenant_id,
+        "message.created",
+        conversation=conversation,
+        data={"message": message.pk, "direction": Direction.OUT, "channel": channel.pk},
+    )
+    return message
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """Delay before attempt `attempts + 1`: base · 2^(attempts-1), ±20% jitter, at most 6 h."""
     base = settings.FRONTDESK_DELIVERY_BACKOFF_SECONDS
