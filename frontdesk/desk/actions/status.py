@@ -422,8 +422,14 @@ def do_choose_reply(
 
 
 def _claim_identity(conversation: Conversation, kind: str, address: str) -> None:
-    """Keep the typed address as an unverified identity of the customer, unless anyone has it."""
-    if CustomerIdentity.objects.filter(tenant_id=conversation.tenant_id, kind=kind, address=address).exists():
+    """Keep the typed address as an unverified identity of the customer, unless anyone has it,
+    and make it the one answers of its kind go to."""
+    existing = CustomerIdentity.objects.filter(
+        tenant_id=conversation.tenant_id, kind=kind, address=address
+    ).first()
+    if existing is not None:
+        if existing.customer_id == conversation.customer_id:
+            _prefer(existing)
         return
     try:
         with transaction.atomic():
@@ -436,9 +442,19 @@ def _claim_identity(conversation: Conversation, kind: str, address: str) -> None
             )
     except IntegrityError:
         return  # taken a moment ago by another customer: it stays a claim in the event
+    _prefer(identity)
     record_event(
         conversation.tenant_id,
         "customer.identity_added",
         conversation=conversation,
         data={"customer": identity.customer_id, "kind": kind, "address": address, "verified": False},
     )
+
+
+def _prefer(identity: CustomerIdentity) -> None:
+    """The customer's chosen address of its kind: the one replies of that kind are sent to."""
+    CustomerIdentity.objects.filter(customer_id=identity.customer_id, kind=identity.kind).exclude(
+        pk=identity.pk
+    ).update(preferred=False)
+    CustomerIdentity.objects.filter(pk=identity.pk).update(preferred=True)
+    identity.preferred = True

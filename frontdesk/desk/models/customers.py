@@ -73,6 +73,9 @@ class CustomerIdentity(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=IdentityKind.choices)
     address = models.CharField(_("address"), max_length=320)
     verified = models.BooleanField(_("verified"), default=False)
+    # The address of its kind the customer asked to be answered at (their status page choice):
+    # replies of that kind go there rather than to the oldest one (ordering puts it first).
+    preferred = models.BooleanField(_("preferred"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -80,7 +83,7 @@ class CustomerIdentity(models.Model):
             models.UniqueConstraint(fields=["tenant", "kind", "address"], name="identity_unique"),
         ]
         indexes = [models.Index(fields=["tenant", "address"])]
-        ordering = ["kind", "id"]
+        ordering = ["kind", "-preferred", "id"]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.address}"

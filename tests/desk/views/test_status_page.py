@@ -27,6 +27,7 @@ from frontdesk.desk.models import (
     CallbackState,
     Conversation,
     CustomerIdentity,
+    Delivery,
     Event,
     Message,
     Status,
@@ -236,6 +237,22 @@ def test_choosing_sms_stores_the_number_in_e164_and_the_choice_on_conversation_a
     changed = Event.objects.get(kind="conversation.reply_channel_changed", conversation=conversation)
     assert changed.data["reply_via"] == "sms" and changed.data["chosen_by"] == "customer"
     assert "Thank you, we will answer the way you chose." in text_of(client.get(response["Location"]))
+
+
+def test_a_newly_chosen_number_is_where_the_answer_goes_not_the_old_one(
+    client, conversation, tenant, sms_kind, agent
+):
+    sms = ChannelFactory(tenant=tenant, kind=sms_kind, name="SMS gateway")
+    CustomerIdentity.objects.create(
+        tenant=tenant, customer=conversation.customer, kind="phone", address="+48500100200"
+    )
+
+    choose(client, conversation, reply_via="sms", phone="601 234 567")
+
+    conversation.refresh_from_db()
+    reply = do_reply(agent, conversation, "Paczka wyjechała dziś rano.")
+    assert reply.channel == sms
+    assert Delivery.objects.get(message=reply).recipient == "+48601234567"
 
 
 def test_a_number_of_another_customer_is_not_taken_for_sms(
