@@ -149,6 +149,14 @@ class Conversation(models.Model):
                 name="conv_resolution_due",
                 condition=Q(resolution_due__isnull=False),
             ),
+            # Promises still to keep (promise_watch.promise_sweep, every minute).
+            models.Index(
+                fields=["promised_by"],
+                name="conv_promise_open",
+                condition=Q(
+                    promised_by__isnull=False, first_response_at__isnull=True, promise_revised_at__isnull=True
+                ),
+            ),
             # Live chats waiting for an agent (routing.offer_waiting_chats, every few seconds).
             models.Index(
                 fields=["waiting_since"],

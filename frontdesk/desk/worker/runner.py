@@ -201,6 +201,7 @@ def scheduled_jobs() -> list[Job]:
     from ..actions.callbacks import callbacks_due
     from ..actions.conversations import wake_snoozed
     from ..actions.outbox import sweep_deliveries
+    from ..actions.promise_watch import promise_sweep
     from ..actions.routing import offer_waiting_chats, reoffer_chats
     from ..actions.sla import sla_sweep
 
@@ -215,6 +216,7 @@ def scheduled_jobs() -> list[Job]:
         Job("reoffer_chats", 5, reoffer_chats),
         Job("offer_waiting_chats", 5, offer_waiting_chats),
         Job("sla_sweep", 30, sla_sweep),
+        Job("promise_sweep", 60, promise_sweep),
         Job("callbacks_due", 30, callbacks_due),
     ]
 
