@@ -7,6 +7,7 @@ the details; this is the net under all of them. The REST API has its own matrix 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -15,11 +16,21 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from frontdesk.desk.actions.admin import do_create_api_token, do_invite
 from frontdesk.desk.actions.chat import do_start_session
 from frontdesk.desk.actions.conversations import do_add_note
-from frontdesk.desk.models import Attachment, Membership, RawInbound, RawState
+from frontdesk.desk.models import (
+    Attachment,
+    BusinessCalendar,
+    Callback,
+    CallbackState,
+    Membership,
+    RawInbound,
+    RawState,
+    SlaPolicy,
+)
 from tests.factories import ChannelFactory, MembershipFactory, TagFactory, TeamFactory, receive
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +67,16 @@ def shop_a(tenant, owner, api_channel) -> dict[str, Any]:  # type: ignore[no-unt
     token, _ = do_create_api_token(owner, "backend")
     form_channel = ChannelFactory(tenant=tenant, kind="form")
     chat_channel = ChannelFactory(tenant=tenant, kind="chat")
+    now = timezone.now()
+    callback = Callback.objects.create(
+        tenant=tenant,
+        conversation=conversation,
+        phone="+48601234567",
+        window_start=now,
+        window_end=now + dt.timedelta(hours=2),
+        due_at=now,
+        state=CallbackState.DUE,
+    )
     return {
         "slug": tenant.slug,
         "number": conversation.number,
@@ -74,6 +95,9 @@ def shop_a(tenant, owner, api_channel) -> dict[str, Any]:  # type: ignore[no-unt
         "kind": "api",
         "token_id": token.pk,
         "public_id": do_start_session(chat_channel).visitor.public_id,
+        "calendar_id": BusinessCalendar.objects.create(tenant=tenant, name="Sklep", is_default=True).pk,
+        "callback_id": callback.pk,
+        "policy_id": SlaPolicy.objects.create(tenant=tenant, name="Szybko", first_response_minutes=60).pk,
     }
 
 

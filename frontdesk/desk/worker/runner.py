@@ -198,6 +198,7 @@ class Job:
 
 
 def scheduled_jobs() -> list[Job]:
+    from ..actions.assignment import auto_assign_sweep, reassign_sweep
     from ..actions.callbacks import callbacks_due
     from ..actions.conversations import wake_snoozed
     from ..actions.outbox import sweep_deliveries
@@ -218,6 +219,8 @@ def scheduled_jobs() -> list[Job]:
         Job("sla_sweep", 30, sla_sweep),
         Job("promise_sweep", 60, promise_sweep),
         Job("callbacks_due", 30, callbacks_due),
+        Job("auto_assign_sweep", 15, auto_assign_sweep),
+        Job("reassign_sweep", 60, reassign_sweep),
     ]
 
 
