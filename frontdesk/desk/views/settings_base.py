@@ -37,6 +37,8 @@ SECTIONS = (
     Section("settings_teams", gettext_lazy("Teams"), Role.SUPERVISOR),
     Section("settings_tags", gettext_lazy("Tags"), Role.SUPERVISOR),
     Section("settings_calendars", gettext_lazy("Business hours"), Role.AGENT),
+    Section("settings_sla_policies", gettext_lazy("Response times"), Role.AGENT),
+    Section("settings_promise", gettext_lazy("Promise to customers"), Role.AGENT),
     Section("settings_channels", gettext_lazy("Channels"), Role.ADMIN),
     Section("settings_tokens", gettext_lazy("API tokens"), Role.ADMIN),
 )

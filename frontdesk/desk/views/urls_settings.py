@@ -9,6 +9,7 @@ from . import (
     settings_calendars,
     settings_channels,
     settings_members,
+    settings_service,
     settings_teams,
     settings_tokens,
 )
@@ -26,6 +27,10 @@ urlpatterns = [
     path("hours/", settings_calendars.calendars, name="settings_calendars"),
     path("hours/new/", settings_calendars.calendar_new, name="settings_calendar_new"),
     path("hours/<int:calendar_id>/", settings_calendars.calendar_detail, name="settings_calendar"),
+    path("response-times/", settings_service.policies, name="settings_sla_policies"),
+    path("response-times/new/", settings_service.policy_new, name="settings_sla_policy_new"),
+    path("response-times/<int:policy_id>/", settings_service.policy_detail, name="settings_sla_policy"),
+    path("promise/", settings_service.promise, name="settings_promise"),
     path("channels/", settings_channels.channels, name="settings_channels"),
     path("channels/new/<slug:kind>/", settings_channels.channel_new, name="settings_channel_new"),
     path("channels/<int:channel_id>/", settings_channels.channel_detail, name="settings_channel"),
