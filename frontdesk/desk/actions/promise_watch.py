@@ -183,6 +183,7 @@ def _revise_once(pk: int, now: dt.datetime) -> int:
                 "promised_by": revision.original.isoformat(),
                 "estimate": revision.estimate.isoformat(),
                 "past_due": revision.past_due,
+                "assignee": conversation.assignee_id,
             },
         )
         record_event(

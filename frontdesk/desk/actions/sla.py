@@ -329,7 +329,8 @@ def _record(conversation: Conversation, kind: str, target: str, due: dt.datetime
         conversation.tenant_id,
         kind,
         conversation=conversation,
-        data={"target": target, "due": due.isoformat()},
+        # The assignee (or, when nobody has it, the supervisors) is alerted on their open pages.
+        data={"target": target, "due": due.isoformat(), "assignee": conversation.assignee_id},
     )
 
 

@@ -1,5 +1,7 @@
-// Sounds and browser notifications for live chats: a chat offered to me ("chat.offered" with
-// data.member = my member id) and a visitor's new message in a chat assigned to me.
+// Sounds and browser notifications: a chat offered to me ("chat.offered" with
+// data.member = my member id), a visitor's new message in a chat assigned to me, and due times
+// (sla.warning / sla.breached / promise.at_risk) of my conversations — or, for supervisors, of
+// unassigned ones and every breach.
 //
 // Off until the agent presses the "Enable notifications" button (a user gesture: the only moment a
 // browser lets a page ask for the permission, and lets it make sounds); the choice is kept in
@@ -161,6 +163,14 @@
     } else if (e.kind === "message.created" && data.direction === "in" && !data.bounce &&
                chatChannels.has(data.channel) && mine.has(number)) {
       ring(e, t("notify_message_title"), t("notify_message").replace("{number}", number));
+    } else if (e.kind === "sla.warning" || e.kind === "sla.breached" || e.kind === "promise.at_risk") {
+      // Due times: the assignee hears of their conversation; supervisors of the ones nobody has,
+      // and of every breach and broken promise.
+      const forMe = data.assignee === myId();
+      const supervisor = body.dataset.supervisor === "1";
+      if (!forMe && !(supervisor && (data.assignee == null || e.kind !== "sla.warning"))) return;
+      const key = e.kind === "sla.warning" ? "sla_warning" : e.kind === "sla.breached" ? "sla_breached" : "promise_at_risk";
+      ring(e, t(`notify_${key}_title`), t(`notify_${key}`).replace("{number}", number));
     }
   });
 
