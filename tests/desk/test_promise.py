@@ -93,3 +93,14 @@ def test_a_shop_that_is_never_open_still_gets_a_promise_in_calendar_time(channel
     conversation = arrived(channel, monday)
     promise = compute_promise(conversation, now=monday)
     assert promise.promised_by == dt.datetime(2026, 11, 23, 13, 0, tzinfo=CET)
+
+
+def test_conversations_in_another_language_do_not_count_as_ahead(channel):
+    monday = dt.datetime(2026, 11, 23, 9, 0, tzinfo=CET)
+    for n in range(5):
+        ahead = arrived(channel, monday - dt.timedelta(minutes=10 - n), n)
+        Conversation.objects.filter(pk=ahead.pk).update(language="de" if n < 3 else "pl")
+    conversation = arrived(channel, monday, 99)
+    Conversation.objects.filter(pk=conversation.pk).update(language="pl")
+    conversation.refresh_from_db()
+    assert compute_promise(conversation, now=monday).why["queue_ahead"] == 2

@@ -2,9 +2,8 @@
 shop can keep it. The model (docs/service.md):
 
 1. **Queue.** Conversations ahead of this one: unanswered (no first response yet) conversations of
-   the same team — or of the shop when it has no team — in active statuses, that arrived earlier.
-   (Languages are not told apart yet: every conversation ahead counts, which errs on the late,
-   keepable side.)
+   the same team — or of the shop when it has no team — in active statuses, that arrived earlier,
+   in this conversation's language or in none stated.
 2. **Pace.** First answers the team gave per open business hour over the last `PACE_DAYS` days
    (at least `MIN_PACE_PER_HOUR`, so a new shop with no history still gets a finite promise).
 3. **Estimate.** The queue is worked off at that pace from the next opening: `ahead / pace` business
@@ -23,6 +22,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from ..lib import businesstime
@@ -54,9 +54,12 @@ class Promise:
 
 
 def queue_ahead(conversation: Conversation) -> int:
-    """Unanswered conversations of the same team (or the shop) that arrived before this one."""
+    """Unanswered conversations of the same team (or the shop) that arrived before this one — in
+    its language, or in none stated (a conversation in another language waits for other people)."""
+    same_language = Q(language="") | Q(language=conversation.language) if conversation.language else Q()
     return (
         Conversation.objects.filter(
+            same_language,
             tenant_id=conversation.tenant_id,
             team=conversation.team_id,
             status__in=ACTIVE_STATUSES,

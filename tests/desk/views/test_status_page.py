@@ -352,3 +352,19 @@ def test_the_page_speaks_the_customers_language_and_clock(client, email_channel)
     assert "America/New_York" in page
     written = conversation.messages.get().created_at.astimezone(NEW_YORK)
     assert f"{written:%Y-%m-%d %H:%M}" in page
+
+
+def test_the_agents_composer_replies_the_way_the_customer_chose_and_says_so(
+    client, conversation, tenant, sms_kind, agent
+):
+    from .conftest import signed_in
+
+    sms = ChannelFactory(tenant=tenant, kind=sms_kind, name="SMS gateway")
+    choose(client, conversation, reply_via="sms", phone="601 234 567")
+
+    html = signed_in(agent).get(f"/t/{tenant.slug}/c/{conversation.number}/").content.decode()
+
+    selected = re.search(r'<option value="(\d+)" selected>([^<]*)</option>', html)
+    assert selected is not None and selected.group(1) == str(sms.pk)
+    assert "+48601234567" in selected.group(2)
+    assert 'data-testid="customer-choice"' in html
