@@ -1,15 +1,16 @@
-"""Editing the service promise (Settings › Response times, Settings › Promise to customers): the
-shop's response-time targets (SLA policies, used by desk/actions/sla.py) and the keys of
-`Tenant.service` that the acknowledgement and the promise read (acknowledge.py, promise.py,
-status.py).
+"""Editing the service promise (Settings › Response times, Settings › Promise to customers,
+Settings › Queue and assignment): the shop's response-time targets (SLA policies, used by
+desk/actions/sla.py), the keys of `Tenant.service` that the acknowledgement and the promise read
+(acknowledge.py, promise.py, status.py), and those of the queue's order and automatic assignment
+(`queue_weights` for queue.py, `auto_assign` for assignment.py).
 
 Only admins (and the owner) change anything; every member may look. A changed policy applies to
 conversations that arrive afterwards (and to those re-routed before their first answer): due times
 already set are promises already made.
 
-`Tenant.service` also holds keys no page here edits (`queue_weights`, `value_attribute`): a save
-merges into the stored dict, read again under a row lock, and writes only that column — a full
-save of the tenant would put back whatever another request changed meanwhile.
+Each page edits only its own keys of `Tenant.service`: a save merges into the stored dict, read
+again under a row lock, and writes only that column — a full save of the tenant would put back
+whatever another request changed meanwhile.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from ..events import record_event
 from ..models import Channel, Membership, Priority, Role, SlaPolicy, Team, Tenant
 from .acknowledge import DEFAULT_PERIOD_HOURS, TEMPLATES
 from .admin import require
+from .assignment import DEFAULTS as ASSIGN_DEFAULTS
+from .assignment import MODES as ASSIGN_MODES
+from .assignment import settings_of as assignment_settings
 from .promise import DEFAULTS as PROMISE_DEFAULTS
 
 # A target longer than a year is a typo (minutes where hours were meant).
@@ -510,6 +514,165 @@ def do_save_service_settings(member: Membership, data: dict[str, Any]) -> dict[s
         locked.service = service
         locked.save(update_fields=["service"])
         changed = sorted(key for key in clean if before.get(key) != service[key])
+        record_event(tenant, "service.updated", actor=member, data={"changed": changed})
+    tenant.service = service
+    return service
+
+
+# --- The queue's order and automatic assignment (Tenant.service) --------------------------------
+
+# Each number of the queue's weights with the range it may take. The tops stop typos (an extra
+# zero or three), not choices: after_hours must be able to outweigh everything else, and a customer
+# value may be counted in money.
+WEIGHT_BOUNDS: dict[str, tuple[int, int]] = {
+    "overdue": (0, 100_000),
+    "overdue_per_hour": (0, 100_000),
+    "overdue_max_extra": (0, 100_000),
+    "due_soon": (0, 100_000),
+    "due_horizon_hours": (0, 720),
+    "priority_step": (0, 100_000),
+    "channel_default": (0, 100_000),
+    "waiting_per_hour": (0, 100_000),
+    "waiting_max": (0, 100_000),
+    "value_points": (0, 100_000),
+    "value_full_at": (0, 1_000_000_000),
+    "vip_points": (0, 100_000),
+    "after_hours": (0, 10_000_000),
+}
+MAX_CHANNEL_POINTS = 100_000
+MAX_OPEN = 500
+MAX_REASSIGN_MINUTES = 7 * 24 * 60
+MAX_TAG_LENGTH = 50
+_ATTRIBUTE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
+
+
+def channel_field(kind: str) -> str:
+    """The form field of a channel kind's points."""
+    return f"channel_{kind}"
+
+
+def queue_values(tenant: Tenant) -> dict[str, Any]:
+    """The queue and assignment settings as the form shows them: a weight the shop has not set is
+    "" (the default applies, and follows the default if it changes); auto-assign as assignment.py
+    reads it (bad stored values shown as their default)."""
+    own = (tenant.service or {}).get("queue_weights") or {}
+    own_channels = own.get("channels") or {}
+    values: dict[str, Any] = {key: own.get(key, "") for key in WEIGHT_BOUNDS}
+    values["value_attribute"] = own.get("value_attribute") or ""
+    values["vip_tag"] = own.get("vip_tag") or ""
+    for kind in channel_kinds():
+        values[channel_field(kind)] = own_channels.get(kind, "")
+    auto = assignment_settings(tenant)
+    values.update(
+        auto_enabled=auto.enabled,
+        auto_mode=auto.mode,
+        auto_max_open=auto.max_open,
+        auto_reassign_minutes=auto.reassign_minutes,
+    )
+    return {key: ("" if value is None else value) for key, value in values.items()}
+
+
+def _optional_int(
+    data: dict[str, Any], field: str, low: int, high: int, errors: dict[str, list[str]]
+) -> int | None:
+    """A whole number from low to high, None when the field is empty; an error beside it otherwise."""
+    raw = data.get(field)
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        errors[field] = [_("Give a whole number from %(low)s to %(high)s.") % {"low": low, "high": high}]
+        return None
+    return value
+
+
+def check_queue_settings(tenant: Tenant, data: dict[str, Any]) -> dict[str, Any]:
+    """`queue_weights` and `auto_assign` from form-like data: the weights of WEIGHT_BOUNDS,
+    channel_<kind> for each kind of the registry, value_attribute, vip_tag; auto_enabled, auto_mode,
+    auto_max_open, auto_reassign_minutes. An empty weight is left out, so the default applies.
+    Returns the two keys to put into Tenant.service; raises Invalid with field errors."""
+    errors: dict[str, list[str]] = {}
+    stored = (tenant.service or {}).get("queue_weights") or {}
+    # Keys this form does not show (a channel kind no longer in the registry) are kept as they are.
+    weights: dict[str, Any] = {
+        key: value
+        for key, value in stored.items()
+        if key not in WEIGHT_BOUNDS and key not in ("channels", "value_attribute", "vip_tag")
+    }
+    for key, (low, high) in WEIGHT_BOUNDS.items():
+        value = _optional_int(data, key, low, high, errors)
+        if value is not None:
+            weights[key] = value
+    channels = {
+        kind: points for kind, points in (stored.get("channels") or {}).items() if kind not in channel_kinds()
+    }
+    for kind in channel_kinds():
+        value = _optional_int(data, channel_field(kind), 0, MAX_CHANNEL_POINTS, errors)
+        if value is not None:
+            channels[kind] = value
+    if channels:
+        weights["channels"] = channels
+    attribute = str(data.get("value_attribute") or "").strip()
+    if attribute and not _ATTRIBUTE.match(attribute):
+        errors["value_attribute"] = [
+            _("Give the name of a customer attribute: up to 50 letters, digits, _ and -.")
+        ]
+    elif attribute:
+        weights["value_attribute"] = attribute
+    vip_tag = str(data.get("vip_tag") or "").strip()
+    if len(vip_tag) > MAX_TAG_LENGTH:
+        errors["vip_tag"] = [_("A tag has at most 50 characters.")]
+    elif vip_tag:
+        weights["vip_tag"] = vip_tag
+    mode = str(data.get("auto_mode") or ASSIGN_DEFAULTS["mode"])
+    if mode not in ASSIGN_MODES:
+        errors["auto_mode"] = [_("Choose balanced or round robin.")]
+    max_open = _optional_int(data, "auto_max_open", 0, MAX_OPEN, errors)
+    reassign = _optional_int(data, "auto_reassign_minutes", 0, MAX_REASSIGN_MINUTES, errors)
+    if errors:
+        raise Invalid(fields=errors)
+    auto_assign = {
+        **((tenant.service or {}).get("auto_assign") or {}),
+        "enabled": bool(data.get("auto_enabled")),
+        "mode": mode,
+        "max_open": max_open or 0,
+        "reassign_minutes": reassign or 0,
+    }
+    return {"queue_weights": weights, "auto_assign": auto_assign}
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any], prefix: str) -> list[str]:
+    """Dotted names of the keys whose value differs, one level into nested dicts."""
+    names: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) or isinstance(new, dict):
+            names += _changed(
+                old if isinstance(old, dict) else {}, new if isinstance(new, dict) else {}, f"{prefix}{key}."
+            )
+        elif old != new:
+            names.append(f"{prefix}{key}")
+    return names
+
+
+def do_save_queue_settings(member: Membership, data: dict[str, Any]) -> dict[str, Any]:
+    """Save the queue's weights and automatic assignment into Tenant.service, keeping every other
+    key. The next ranking and the next assignment sweep read them. Returns the stored dict."""
+    require(member, Role.ADMIN)
+    tenant = member.tenant
+    with transaction.atomic():
+        # Read again under a lock (and check against what is stored now): keys another request
+        # saved a moment ago are kept.
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        clean = check_queue_settings(locked, data)
+        before = dict(locked.service or {})
+        service = {**before, **clean}
+        locked.service = service
+        locked.save(update_fields=["service"])
+        changed = _changed({key: before.get(key) or {} for key in clean}, clean, "")
         record_event(tenant, "service.updated", actor=member, data={"changed": changed})
     tenant.service = service
     return service

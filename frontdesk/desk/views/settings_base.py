@@ -39,6 +39,7 @@ SECTIONS = (
     Section("settings_calendars", gettext_lazy("Business hours"), Role.AGENT),
     Section("settings_sla_policies", gettext_lazy("Response times"), Role.AGENT),
     Section("settings_promise", gettext_lazy("Promise to customers"), Role.AGENT),
+    Section("settings_queue", gettext_lazy("Queue and assignment"), Role.AGENT),
     Section("settings_channels", gettext_lazy("Channels"), Role.ADMIN),
     Section("settings_tokens", gettext_lazy("API tokens"), Role.ADMIN),
 )
