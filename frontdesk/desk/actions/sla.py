@@ -202,12 +202,12 @@ def _policy(conversation: Conversation) -> SlaPolicy | None:
 
 def start_clocks(conversation: Conversation) -> None:
     """A new conversation: choose its policy and set its due times (saved here)."""
-    fields = _compute_from_creation(conversation, matching_policy(conversation))
+    fields = compute_from_creation(conversation, matching_policy(conversation))
     if fields:
         conversation.save(update_fields=fields)
 
 
-def _compute_from_creation(conversation: Conversation, policy: SlaPolicy | None) -> list[str]:
+def compute_from_creation(conversation: Conversation, policy: SlaPolicy | None) -> list[str]:
     fields: list[str] = []
     if conversation.sla_policy_id != (policy.pk if policy else None):
         conversation.sla_policy = policy
@@ -231,7 +231,7 @@ def on_routing_changed(conversation: Conversation) -> None:
     """Priority or team changed: before the first answer, match and compute again (saved here)."""
     if conversation.first_response_at is not None:
         return
-    fields = _compute_from_creation(conversation, matching_policy(conversation))
+    fields = compute_from_creation(conversation, matching_policy(conversation))
     if fields:
         conversation.save(update_fields=fields)
 

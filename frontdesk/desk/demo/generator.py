@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from frontdesk.channels.base import InboundContact, InboundMessage
 
+from ..actions.acknowledge import customer_zone, language_of, when_words
 from ..actions.admin import (
     do_add_member,
     do_create_channel,
@@ -32,6 +33,7 @@ from ..actions.admin import (
     do_save_team,
     do_update_member,
 )
+from ..actions.calendars import business_calendar
 from ..actions.conversations import (
     do_add_note,
     do_assign,
@@ -44,7 +46,16 @@ from ..actions.conversations import (
     do_snooze,
 )
 from ..actions.inbound import do_receive_inbound
+from ..actions.promise import compute_promise
+from ..actions.sla import compute_from_creation, matching_policy
 from ..models import (
+    AuthorKind,
+    BusinessCalendar,
+    CalendarDay,
+    Callback,
+    CallbackAttempt,
+    CallbackOutcome,
+    CallbackState,
     Channel,
     Conversation,
     Customer,
@@ -52,17 +63,20 @@ from ..models import (
     Delivery,
     DeliveryState,
     DeliveryStatus,
+    Direction,
     Event,
     Membership,
     Message,
     Priority,
     Role,
+    SlaPolicy,
     Status,
     Tag,
     Team,
     Tenant,
     User,
 )
+from ..models.conversations import ACTIVE_STATUSES
 from . import people, stories
 from .stories import Lines, Topic
 
@@ -71,6 +85,10 @@ HISTORY_DAYS = 60
 CITIES = ("Kraków", "Warszawa", "Poznań", "Gdańsk", "Wrocław", "Łódź", "Lublin", "Katowice", "Szczecin")
 # Hours at which customers write (weights 0–23): mornings, lunch, and the evening peak after work.
 CUSTOMER_HOURS = (1, 0, 0, 0, 0, 0, 1, 3, 5, 6, 6, 6, 7, 6, 6, 6, 6, 7, 8, 9, 10, 9, 6, 3)
+# The shop's opening hours (minutes after local midnight): Mon–Fri 08:00–18:00, Sat 09:00–14:00.
+SHOP_WEEK = [[[480, 1080]]] * 5 + [[[540, 840]], []]
+# The acknowledgement leaves this long after the customer's message arrived.
+ACK_DELAY = dt.timedelta(seconds=3)
 
 
 @dataclass
@@ -148,6 +166,8 @@ class DemoBuilder:
         # The conversation each plan opened, so that the customer's next messages continue it.
         self.opened: dict[int, Conversation] = {}
         self.keys = 0
+        # The acknowledgement messages the inbound path sent: message id -> the conversation's id.
+        self.acks: dict[int, int] = {}
 
     # --- the shop -------------------------------------------------------------------------------
 
@@ -156,9 +176,12 @@ class DemoBuilder:
         try:
             with _quiet_realtime(), transaction.atomic():
                 tenant = self._shop()
+                self._service_promise(tenant)
                 for plan in self._plans():
                     self._conversation(plan)
                 self._backdate(tenant)
+                self._service_times(tenant)
+                self._callbacks(tenant)
         finally:
             post_save.disconnect(sender=Event, dispatch_uid="demo-builder-events")
         logins = [(s.email, str(Role(s.role).label), s.name) for s in people.STAFF]
@@ -623,6 +646,17 @@ class DemoBuilder:
         if not new_thread:
             self.opened.setdefault(plan.index, conversation)
         timeline.messages[result.message.pk] = moment
+        # The acknowledgement the inbound path queued in the same transaction: seconds later in the
+        # story, so the thread reads "message, acknowledgement" as the customer saw it.
+        acks = Message.objects.filter(
+            conversation=conversation,
+            pk__gt=result.message.pk,
+            direction=Direction.OUT,
+            author_kind=AuthorKind.SYSTEM,
+        ).values_list("pk", flat=True)
+        for pk in acks:
+            timeline.messages[pk] = moment + ACK_DELAY
+            self.acks[pk] = conversation.pk
         timeline.inbound.append(moment)
         timeline.waiting_since = timeline.waiting_since or moment
         return conversation
@@ -757,6 +791,212 @@ class DemoBuilder:
         Team.objects.filter(tenant=tenant).update(created_at=self.setup_time)
         Tag.objects.filter(tenant=tenant).update(created_at=self.setup_time)
         Channel.objects.filter(tenant=tenant).update(created_at=self.setup_time)
+
+    # --- the service promise -------------------------------------------------------------------
+
+    def _service_promise(self, tenant: Tenant) -> None:
+        """The shop's hours and response-time targets, set up with the shop, before any message."""
+        today = self.now.astimezone(TIME_ZONE).date()
+        # Stock-taking on the first Monday at least a week ahead; the Sunday after it the chat is
+        # staffed for a sale: both in the future, so they show in the settings and in due times.
+        closure = today + dt.timedelta(days=7 + (7 - today.weekday()) % 7)
+        calendar = BusinessCalendar.objects.create(
+            tenant=tenant,
+            name="Godziny pracy sklepu",
+            time_zone="Europe/Warsaw",
+            country="PL",
+            public_holidays=True,
+            week=[list(day) for day in SHOP_WEEK],
+            is_default=True,
+            created_at=self.setup_time,
+            updated_at=self.setup_time,
+        )
+        CalendarDay.objects.create(calendar=calendar, date=closure, hours=[], note="Inwentaryzacja")
+        CalendarDay.objects.create(
+            calendar=calendar,
+            date=closure + dt.timedelta(days=6),
+            hours=[[600, 840]],
+            note="Niedziela z wyprzedażą: dyżur 10:00–14:00",
+        )
+        day = 24 * 60
+        policies = [
+            ("Czat", {"channel_kinds": ["chat"]}, 5, 30, None, None),
+            ("Reklamacje", {"tags": ["reklamacja"]}, 4 * 60, 8 * 60, 3 * day, 14),
+            ("Standard", {}, 4 * 60, 8 * 60, 5 * day, None),
+        ]
+        for position, (name, conditions, first, following, resolution, legal) in enumerate(policies):
+            SlaPolicy.objects.create(
+                tenant=tenant,
+                name=name,
+                position=position,
+                conditions=conditions,
+                first_response_minutes=first,
+                next_response_minutes=following,
+                # Business days of the shop's calendar: a business day is 10 open hours.
+                resolution_minutes=resolution and resolution // day * 10 * 60,
+                business_hours=True,
+                legal_days=legal,
+                created_at=self.setup_time,
+                updated_at=self.setup_time,
+            )
+        # Calls are offered on the status page (see the callbacks made in _callbacks).
+        tenant.service = {**(tenant.service or {}), "acknowledge": True, "offer_call": True}
+        tenant.save(update_fields=["service"])
+
+    def _service_times(self, tenant: Tenant) -> None:
+        """Due times, promises and pauses computed again from the story's times.
+
+        The actions computed them when the rows were made ("now"); after _backdate the conversations
+        were created weeks ago, so every clock starts again from the rewritten created_at, every
+        promise is made again at the moment of its acknowledgement (the queue and the pace as they
+        were then), and "promise kept" compares the rewritten first answer with it.
+        """
+        ack_of: dict[int, int] = {}
+        for message_pk, conversation_pk in sorted(self.acks.items()):
+            ack_of.setdefault(conversation_pk, message_pk)
+        ack_rows = {
+            pk: (text, language)
+            for pk, text, language in Message.objects.filter(pk__in=list(ack_of.values())).values_list(
+                "pk", "text", "language"
+            )
+        }
+        moments: dict[int, dt.datetime] = {}
+        for timeline in self.timelines.values():
+            moments.update(timeline.messages)
+        conversations = (
+            Conversation.objects.filter(tenant=tenant)
+            .select_related("tenant", "channel", "customer", "team", "assignee__user")
+            .order_by("created_at", "pk")
+        )
+        fields = [
+            "sla_policy",
+            "first_response_due",
+            "next_response_due",
+            "resolution_due",
+            "legal_due",
+            "sla_paused_at",
+            "sla_marks",
+            "promised_by",
+            "promise_sent_at",
+            "promise_kept",
+        ]
+        rows = []
+        texts = []
+        for conversation in conversations:
+            timeline = self.timelines.get(conversation.pk) or Timeline()
+            policy = matching_policy(conversation)
+            compute_from_creation(conversation, policy)
+            conversation.sla_marks = []
+            conversation.next_response_due = None
+            conversation.sla_paused_at = None
+            if policy is not None and conversation.status in ACTIVE_STATUSES:
+                waiting = conversation.waiting_since
+                if conversation.first_response_at is not None and waiting is not None:
+                    calendar = business_calendar(tenant, team=conversation.team, channel=conversation.channel)
+                    conversation.next_response_due = calendar.add(
+                        waiting, dt.timedelta(minutes=policy.next_response_minutes or 0)
+                    )
+            if policy is not None and conversation.status == Status.PENDING:
+                conversation.sla_paused_at = max(timeline.replies, default=conversation.created_at)
+            ack = ack_of.get(conversation.pk)
+            if ack is not None and conversation.promised_by is not None:
+                sent = moments[ack]
+                promised = compute_promise(conversation, now=sent).promised_by
+                text, _language = ack_rows[ack]
+                # The words "by when" in the text as sent, for the promise made in the story.
+                language = language_of(conversation)
+                zone = customer_zone(conversation)
+                old = when_words(
+                    conversation.promised_by, conversation.promise_sent_at or sent, zone, language
+                )
+                texts.append((text.replace(old, when_words(promised, sent, zone, language)), ack))
+                conversation.promised_by = promised
+                conversation.promise_sent_at = sent
+            if conversation.promised_by is not None and conversation.first_response_at is not None:
+                conversation.promise_kept = conversation.first_response_at <= conversation.promised_by
+            else:
+                conversation.promise_kept = None
+            rows.append((*(getattr(conversation, f) for f in fields), conversation.pk))
+        rows = [(row[0].pk if row[0] else None, *row[1:]) for row in rows]
+        _update(Conversation, fields, rows)
+        _update(Message, ["text"], texts)
+
+    def _callbacks(self, tenant: Tenant) -> None:
+        """Calls customers asked for on the status page, one in each state the team meets."""
+        phones = dict(
+            CustomerIdentity.objects.filter(tenant=tenant, kind="phone").values_list("customer_id", "address")
+        )
+        # Open conversations and those waiting on the customer: a call may settle either.
+        candidates = [
+            c
+            for c in Conversation.objects.filter(
+                tenant=tenant, status__in=(*ACTIVE_STATUSES, Status.PENDING), merged_into=None
+            ).order_by("number")
+            if c.customer_id in phones
+        ]
+        # A call already made needs a window that ended after the customer wrote and before now.
+        older = [c for c in candidates if c.created_at < self.now - dt.timedelta(hours=4)]
+        local_today = self.now.astimezone(TIME_ZONE).date()
+        tomorrow = dt.datetime.combine(local_today + dt.timedelta(days=1), dt.time(10), TIME_ZONE)
+        plans: list[tuple[Conversation, str]] = []
+        for wanted, pool in (
+            (CallbackState.DONE, older),
+            (CallbackState.FAILED, older),
+            (CallbackState.DUE, candidates),
+            (CallbackState.SCHEDULED, candidates),
+        ):
+            free = [c for c in pool if all(c.pk != p.pk for p, _ in plans)]
+            if free:
+                plans.append((free[0], wanted))
+        members = {m.pk: m for m in self.members.values()}
+        for conversation, state in plans:
+            member = members.get(conversation.assignee_id or 0, self.supervisor)
+            phone = phones[conversation.customer_id]
+            if state == CallbackState.DUE:
+                start = self.now - dt.timedelta(minutes=20)
+                end = start + dt.timedelta(hours=2)
+            elif state == CallbackState.SCHEDULED:
+                start, end = tomorrow, tomorrow + dt.timedelta(hours=2)
+            else:
+                # Asked for a while after writing; the window is over by now.
+                start = conversation.created_at + dt.timedelta(hours=1)
+                end = start + dt.timedelta(hours=1)
+            callback = Callback.objects.create(
+                tenant=tenant,
+                conversation=conversation,
+                phone=phone,
+                window_start=start,
+                window_end=end,
+                due_at=start,
+                state=state,
+                created_at=conversation.created_at,
+                updated_at=min(start, self.now),
+            )
+            if state == CallbackState.DONE:
+                at = start + dt.timedelta(minutes=10)
+                CallbackAttempt.objects.create(
+                    callback=callback,
+                    member=member,
+                    at=at,
+                    outcome=CallbackOutcome.REACHED,
+                    note="Klientka potwierdziła adres, wysyłamy ponownie.",
+                )
+                Callback.objects.filter(pk=callback.pk).update(
+                    attempts=1, outcome=CallbackOutcome.REACHED, completed_at=at, updated_at=at
+                )
+            elif state == CallbackState.FAILED:
+                # No answer, again 30 minutes later, and the window was over.
+                tries = [start + dt.timedelta(minutes=5), start + dt.timedelta(minutes=35)]
+                for at in tries:
+                    CallbackAttempt.objects.create(
+                        callback=callback, member=member, at=at, outcome=CallbackOutcome.NO_ANSWER
+                    )
+                Callback.objects.filter(pk=callback.pk).update(
+                    attempts=len(tries),
+                    outcome=CallbackOutcome.NO_ANSWER,
+                    completed_at=end,
+                    updated_at=end,
+                )
 
 
 class Clock:
