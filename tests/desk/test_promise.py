@@ -104,3 +104,33 @@ def test_conversations_in_another_language_do_not_count_as_ahead(channel):
     Conversation.objects.filter(pk=conversation.pk).update(language="pl")
     conversation.refresh_from_db()
     assert compute_promise(conversation, now=monday).why["queue_ahead"] == 2
+
+
+def test_agents_going_offline_slow_the_queue_and_make_the_promise_later(channel, tenant):
+    from frontdesk.desk.models import Availability, Membership
+    from tests.factories import MembershipFactory
+
+    monday = dt.datetime(2026, 11, 23, 10, 0, tzinfo=CET)
+    agents = [MembershipFactory(tenant=tenant, availability=Availability.ONLINE) for _ in range(4)]
+    # Over the last two weeks the four of them answered 320 first messages (~4.4 an open hour).
+    answered = [arrived(channel, monday - dt.timedelta(days=3), n) for n in range(320)]
+    for n, conversation in enumerate(answered):
+        Conversation.objects.filter(pk=conversation.pk).update(
+            assignee=agents[n % 4], first_response_at=monday - dt.timedelta(days=2), status="resolved"
+        )
+    for n in range(16):
+        arrived(channel, monday - dt.timedelta(minutes=30 - n), 1000 + n)
+    conversation = arrived(channel, monday, 9999)
+
+    everyone = compute_promise(conversation, now=monday)
+    Membership.objects.filter(pk__in=[a.pk for a in agents[1:]]).update(availability=Availability.OFFLINE)
+    one_left = compute_promise(conversation, now=monday)
+
+    assert (everyone.why["agents_online"], everyone.why["agents_usual"]) == (4, 4)
+    assert (one_left.why["agents_online"], one_left.why["agents_usual"]) == (1, 4)
+    assert everyone.why["pace_per_hour"] == everyone.why["pace_measured"] > 4
+    # A quarter of the usual agents: a quarter of the pace (never below the floor of 2 an hour).
+    assert one_left.why["pace_per_hour"] == max(2.0, round(everyone.why["pace_measured"] / 4, 2))
+    assert dt.datetime.fromisoformat(one_left.why["queue_estimate"]) > dt.datetime.fromisoformat(
+        everyone.why["queue_estimate"]
+    )

@@ -5,7 +5,8 @@ shop can keep it. The model (docs/service.md):
    the same team — or of the shop when it has no team — in active statuses, that arrived earlier,
    in this conversation's language or in none stated.
 2. **Pace.** First answers the team gave per open business hour over the last `PACE_DAYS` days
-   (at least `MIN_PACE_PER_HOUR`, so a new shop with no history still gets a finite promise).
+   (at least `MIN_PACE_PER_HOUR`, so a new shop with no history still gets a finite promise),
+   scaled while open by the agents online now against the agents who gave those answers.
 3. **Estimate.** The queue is worked off at that pace from the next opening: `ahead / pace` business
    hours, plus `handling_minutes` for this conversation itself, with a safety margin of
    `margin_percent` — counted on the conversation's business calendar.
@@ -22,11 +23,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..lib import businesstime
-from ..models import ACTIVE_STATUSES, Conversation, Tenant
+from ..models import ACTIVE_STATUSES, Availability, Conversation, Membership, Tenant
 from .calendars import business_calendar
 
 # Defaults of the keys in Tenant.service (a shop overrides any of them).
@@ -72,19 +73,43 @@ def queue_ahead(conversation: Conversation) -> int:
     )
 
 
-def pace_per_hour(conversation: Conversation, calendar: businesstime.Calendar, now: dt.datetime) -> float:
-    """First answers per open business hour of the team (or shop) over the last PACE_DAYS days."""
+@dataclass(frozen=True)
+class Pace:
+    per_hour: float  # what the queue is worked off at now
+    measured: float  # first answers per open hour over the last PACE_DAYS days
+    agents_usual: int  # agents who gave those answers
+    agents_online: int | None  # online now and able to take it; None outside opening hours
+
+
+def pace_per_hour(conversation: Conversation, calendar: businesstime.Calendar, now: dt.datetime) -> Pace:
+    """First answers per open business hour of the team (or shop) over the last PACE_DAYS days,
+    scaled by who is online now: while the calendar is open, a team with half its usual agents
+    online works the queue off at half the pace (agents went offline: the promise grows later, and
+    promise_watch tells the customer). Outside opening hours the usual staff is expected back."""
     since = now - dt.timedelta(days=PACE_DAYS)
-    answered = Conversation.objects.filter(
+    history = Conversation.objects.filter(
         tenant_id=conversation.tenant_id,
         team=conversation.team_id,
         first_response_at__gte=since,
         first_response_at__lt=now,
-    ).count()
+    ).aggregate(answered=Count("id"), agents=Count("assignee", distinct=True))
     open_hours = calendar.between(since, now).total_seconds() / 3600
-    if open_hours <= 0:
-        return MIN_PACE_PER_HOUR
-    return max(MIN_PACE_PER_HOUR, answered / open_hours)
+    measured = (
+        max(MIN_PACE_PER_HOUR, history["answered"] / open_hours) if open_hours > 0 else MIN_PACE_PER_HOUR
+    )
+    usual = int(history["agents"])
+    online: int | None = None
+    per_hour = measured
+    if calendar.is_open(now):
+        members = Membership.objects.filter(
+            tenant_id=conversation.tenant_id, is_active=True, availability=Availability.ONLINE
+        )
+        if conversation.team_id is not None:
+            members = members.filter(teams=conversation.team_id)
+        online = members.count()
+        if usual > online:
+            per_hour = max(MIN_PACE_PER_HOUR, measured * online / usual)
+    return Pace(per_hour=per_hour, measured=measured, agents_usual=usual, agents_online=online)
 
 
 def compute_promise(conversation: Conversation, now: dt.datetime | None = None) -> Promise:
@@ -96,7 +121,7 @@ def compute_promise(conversation: Conversation, now: dt.datetime | None = None) 
     pace = pace_per_hour(conversation, calendar, now)
     handling = float(setting(tenant, "handling_minutes"))
     margin = 1 + float(setting(tenant, "margin_percent")) / 100
-    queue_minutes = (ahead / pace * 60 + handling) * margin
+    queue_minutes = (ahead / pace.per_hour * 60 + handling) * margin
     try:
         estimate = calendar.add(now, dt.timedelta(minutes=queue_minutes))
         target = conversation.first_response_due or calendar.add(
@@ -115,7 +140,10 @@ def compute_promise(conversation: Conversation, now: dt.datetime | None = None) 
         promised_by=promised,
         why={
             "queue_ahead": ahead,
-            "pace_per_hour": round(pace, 2),
+            "pace_per_hour": round(pace.per_hour, 2),
+            "pace_measured": round(pace.measured, 2),
+            "agents_usual": pace.agents_usual,
+            "agents_online": pace.agents_online,
             "queue_estimate": estimate.isoformat(),
             "target": target.isoformat(),
             "target_from": "sla" if conversation.first_response_due else "shop",
