@@ -9,7 +9,7 @@ import pytest
 from django.utils import translation
 
 from frontdesk.desk.actions.queue import DEFAULT_WEIGHTS, Facts, explain, ranked_queue, score
-from frontdesk.desk.models import Conversation, Membership, Tag
+from frontdesk.desk.models import Callback, CallbackState, Conversation, Membership, Tag
 from tests.factories import ChannelFactory, receive
 
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)  # a Tuesday, 11:00 in Warsaw
@@ -221,3 +221,127 @@ def test_a_page_of_the_queue_costs_the_same_number_of_queries_for_few_and_many(
         receive(api_channel, f"Question {i}", email=f"c{i}@example.org")
     with django_assert_max_num_queries(6):
         assert len(ranked_queue(tenant)) == 25
+
+
+# --- Calls the customer asked for -----------------------------------------------------------------
+
+# The window: 10:30–12:00 in Warsaw (09:30–11:00 UTC), so at NOW (11:00 Warsaw) due for 30 minutes.
+WINDOW_START = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
+WINDOW_END = dt.datetime(2026, 11, 24, 11, 0, tzinfo=dt.UTC)
+CALL = "Call back +48601234567 between 10:30 and 12:00"
+
+
+def _call(conversation: Conversation, state: str = CallbackState.DUE, **fields: object) -> Callback:
+    values: dict[str, object] = {
+        "tenant_id": conversation.tenant_id,
+        "conversation": conversation,
+        "phone": "+48601234567",
+        "window_start": WINDOW_START,
+        "window_end": WINDOW_END,
+        "due_at": WINDOW_START,
+        "state": state,
+    }
+    return Callback.objects.create(**{**values, **fields})
+
+
+def _pending(conversation: Conversation, **fields: object) -> Conversation:
+    """Answered, and waiting on the customer: out of the queue by its own clocks."""
+    answered = NOW - dt.timedelta(hours=2)
+    fields = {"status": "pending", "first_response_at": answered, **fields}
+    return _arrived(conversation, NOW - dt.timedelta(hours=3), **fields)
+
+
+@pytest.mark.django_db
+def test_a_due_callback_brings_a_pending_conversation_into_the_queue_as_a_call(api_channel) -> None:  # type: ignore[no-untyped-def]
+    conversation = _pending(receive(api_channel, "Please call me", email="a@example.org"))
+    callback = _call(conversation)
+    [row] = ranked_queue(api_channel.tenant, now=NOW)
+    assert row.conversation == conversation
+    assert row.call == callback
+    assert row.due == WINDOW_START
+    why = dict(explain(conversation, now=NOW))
+    assert why["Overdue by 30\xa0minutes"] == 1000 + 25
+    assert why[CALL] == DEFAULT_WEIGHTS["channels"]["callback"]
+    assert "Channel: api" not in why
+    assert dict(row.score.parts) == why
+
+
+@pytest.mark.django_db
+def test_a_resolved_conversation_returns_for_a_call_after_its_retry_time(api_channel) -> None:  # type: ignore[no-untyped-def]
+    conversation = _pending(receive(api_channel, "Please call me", email="a@example.org"))
+    Conversation.objects.filter(pk=conversation.pk).update(status="resolved")
+    retry_at = NOW - dt.timedelta(minutes=5)
+    _call(conversation, next_attempt_at=retry_at, attempts=1)
+    [row] = ranked_queue(api_channel.tenant, now=NOW)
+    assert (row.conversation, row.due) == (conversation, retry_at)
+    assert "Overdue by 5\xa0minutes" in dict(explain(conversation, now=NOW))
+
+
+@pytest.mark.django_db
+def test_a_callback_not_due_yet_or_waiting_for_its_retry_keeps_a_pending_conversation_out(
+    api_channel,
+) -> None:  # type: ignore[no-untyped-def]
+    scheduled = _pending(receive(api_channel, "Call me tonight", email="a@example.org"))
+    _call(scheduled, state=CallbackState.SCHEDULED, due_at=NOW + dt.timedelta(hours=7))
+    retrying = _pending(receive(api_channel, "Call me again", email="b@example.org"))
+    _call(retrying, next_attempt_at=NOW + dt.timedelta(minutes=20), attempts=1)
+    finished = _pending(receive(api_channel, "Called already", email="c@example.org"))
+    _call(finished, state=CallbackState.DONE)
+    assert ranked_queue(api_channel.tenant, now=NOW) == []
+    assert "Channel: api" in dict(explain(retrying, now=NOW))
+
+
+@pytest.mark.django_db
+def test_a_call_waits_only_while_nobody_has_it_and_the_conversation_is_not_closed_merged_or_snoozed(
+    api_channel, agent: Membership
+) -> None:  # type: ignore[no-untyped-def]
+    open_call = _pending(receive(api_channel, "Call me", email="a@example.org"))
+    taken = _pending(receive(api_channel, "Taken", email="b@example.org"), assignee=agent)
+    closed = _pending(receive(api_channel, "Closed", email="c@example.org"), status="closed")
+    snoozed = _pending(
+        receive(api_channel, "Snoozed", email="d@example.org"), snoozed_until=NOW + dt.timedelta(hours=1)
+    )
+    merged = _pending(receive(api_channel, "Merged", email="e@example.org"), merged_into=open_call)
+    for conversation in (open_call, taken, closed, snoozed, merged):
+        _call(conversation)
+    assert [r.conversation.pk for r in ranked_queue(api_channel.tenant, now=NOW)] == [open_call.pk]
+
+
+@pytest.mark.django_db
+def test_an_overdue_call_comes_before_a_conversation_due_later(api_channel) -> None:  # type: ignore[no-untyped-def]
+    due_soon = _arrived(
+        receive(api_channel, "Where is my parcel?", email="a@example.org"),
+        NOW - dt.timedelta(hours=1),
+        priority="high",
+        promised_by=NOW + dt.timedelta(minutes=20),
+    )
+    # Its own promise lies far ahead; the call the customer asked for is what is due.
+    call = _pending(
+        receive(api_channel, "Please call me", email="b@example.org"),
+        promised_by=NOW + dt.timedelta(days=2),
+    )
+    _call(call)
+    order = [(r.conversation.pk, r.due) for r in ranked_queue(api_channel.tenant, now=NOW)]
+    assert order == [(call.pk, WINDOW_START), (due_soon.pk, NOW + dt.timedelta(minutes=20))]
+
+
+@pytest.mark.django_db
+def test_another_shops_calls_never_enter_the_queue(api_channel, other_tenant) -> None:  # type: ignore[no-untyped-def]
+    theirs = _pending(receive(ChannelFactory(tenant=other_tenant, kind="api"), "Call", email="a@example.org"))
+    _call(theirs)
+    assert ranked_queue(api_channel.tenant, now=NOW) == []
+    assert [r.conversation.pk for r in ranked_queue(other_tenant, now=NOW)] == [theirs.pk]
+
+
+@pytest.mark.django_db
+def test_calls_cost_one_more_query_however_many_there_are(api_channel, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        _call(_pending(receive(api_channel, f"Call {i}", email=f"c{i}@example.org")))
+        receive(api_channel, f"Question {i}", email=f"q{i}@example.org")
+    tenant = api_channel.tenant
+    with django_assert_max_num_queries(6):
+        assert len(ranked_queue(tenant, now=NOW)) == 6
+    for i in range(3, 25):
+        _call(_pending(receive(api_channel, f"Call {i}", email=f"c{i}@example.org")))
+    with django_assert_max_num_queries(6):
+        assert len(ranked_queue(tenant, now=NOW)) == 28

@@ -5,6 +5,13 @@
 assigned to that agent, so it is not in the queue; a chat nobody could be offered yet is, and
 whoever takes it from here takes it for good (routing.offer_waiting_chats skips assigned chats).
 
+**Calls.** A conversation with a callback to make now (due, not waiting for its retry time:
+callbacks.queue_order) is in the queue also when it is pending or resolved — the customer asked for
+a call, so there is work to do. It is ranked as a call: due at the callback's time (its retry time,
+else its due time; the earliest of its callbacks), with the `callback` channel's points in place of
+its own channel's, and never as an after-hours arrival (the customer chose the window). Whoever
+takes it makes the call and logs it on the Callbacks page.
+
 **The order.** Each conversation gets points; more points come first. The parts, with the keys a
 shop may override in `Tenant.service["queue_weights"]` (defaults in `DEFAULT_WEIGHTS`):
 
@@ -27,11 +34,12 @@ shop may override in `Tenant.service["queue_weights"]` (defaults in `DEFAULT_WEI
   answered yet is answered first at opening, in arrival order: it gets `after_hours` points (far
   above everything else), and among such conversations the arrival time decides, not the points.
 
-**Bounded work.** A page of the queue costs a fixed number of queries: the candidates come from
-the database pre-ordered (earliest due time, then longest waiting) and cut at `CANDIDATE_LIMIT`,
-then the pure `score` orders them in Python; calendars are resolved from one query of the shop's
-calendars. A conversation beyond the first `CANDIDATE_LIMIT` by due time comes up once enough of
-those ahead of it are taken.
+**Bounded work.** A page of the queue costs a fixed number of queries: the calls to make come from
+one query on the `callback_queue` index (tenant, state, due_at), at most `CANDIDATE_LIMIT`; the
+candidates come from the database pre-ordered (conversations with a call first, then earliest due
+time, then longest waiting) and cut at `CANDIDATE_LIMIT`, then the pure `score` orders them in
+Python; calendars are resolved from one query of the shop's calendars. A conversation beyond the
+first `CANDIDATE_LIMIT` comes up once enough of those ahead of it are taken.
 
 **Get next** (`do_get_next`) assigns the member the first conversation they may take: of their
 teams or of no team, in one of their languages when both the conversation and the member have
@@ -44,12 +52,25 @@ IMMEDIATE (settings.py) and so holds the database's one write lock.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import zoneinfo
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -65,6 +86,7 @@ from ..models import (
     PRIORITY_RANK,
     Availability,
     BusinessCalendar,
+    Callback,
     Conversation,
     Membership,
     Priority,
@@ -73,6 +95,7 @@ from ..models import (
     Tenant,
 )
 from .calendars import build_calendar, business_calendar
+from .callbacks import queue_order
 from .conversations import do_assign
 
 DEFAULT_WEIGHTS: dict[str, Any] = {
@@ -114,6 +137,11 @@ LOCK_BATCH = 20
 GET_NEXT_ROUNDS = 3
 # Sorts conversations without any due time after every due one in the database pre-order.
 NEVER_DUE = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+# A conversation with a call to make is in the queue in these statuses too: the customer asked for a
+# call after the shop asked them something (pending) or after it was resolved. Closed stays closed.
+CALL_STATUSES = (*ACTIVE_STATUSES, Status.PENDING, Status.RESOLVED)
+# The channel-points key a call is ranked with (DEFAULT_WEIGHTS["channels"]).
+CALL_KIND = "callback"
 
 
 def weights(tenant: Tenant) -> dict[str, Any]:
@@ -128,6 +156,24 @@ def weights(tenant: Tenant) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Call:
+    """A call to make: the number and the customer's window, on the shop's clock."""
+
+    phone: str
+    start: dt.datetime
+    end: dt.datetime
+
+    def label(self) -> str:
+        same_day = self.start.date() == self.end.date()
+        pattern = "%H:%M" if same_day else "%d.%m %H:%M"
+        return _("Call back %(phone)s between %(start)s and %(end)s") % {
+            "phone": self.phone,
+            "start": self.start.strftime(pattern),
+            "end": self.end.strftime(pattern),
+        }
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the order depends on, read off one conversation (scoring needs no database)."""
 
@@ -139,6 +185,7 @@ class Facts:
     arrived_after_hours: bool = False
     value: Any = None  # the raw customer attribute named by `value_attribute`
     vip: bool = False
+    call: Call | None = None  # a callback to make: its window explains the channel points
 
 
 @dataclass(frozen=True)
@@ -192,7 +239,9 @@ def score(facts: Facts, w: Mapping[str, Any], now: dt.datetime) -> Score:
         label = _("Priority: %(priority)s") % {"priority": priority.label}
         parts.append((label, PRIORITY_RANK[priority] * int(w["priority_step"])))
     channel_points = int(w["channels"].get(facts.channel_kind, w["channel_default"]))
-    if channel_points:
+    if facts.call is not None:
+        parts.append((facts.call.label(), channel_points))
+    elif channel_points:
         parts.append((_("Channel: %(kind)s") % {"kind": facts.channel_kind}, channel_points))
     if facts.waiting_since is not None and facts.waiting_since < now:
         hours = (now - facts.waiting_since).total_seconds() / 3600
@@ -230,23 +279,69 @@ def due_of(conversation: Conversation) -> dt.datetime | None:
     return min((d for d in candidates if d is not None), default=None)
 
 
-def facts_of(conversation: Conversation, w: Mapping[str, Any], calendar: businesstime.Calendar) -> Facts:
-    """The scoring facts; reads `channel`, `customer` and `tags` (select or prefetch them)."""
+def call_due(callback: Callback) -> dt.datetime:
+    """When a call is to be made: its retry time after an unanswered try, else its due time."""
+    return callback.next_attempt_at or callback.due_at
+
+
+def due_calls(tenant: Tenant, now: dt.datetime) -> dict[int, Callback]:
+    """The calls to make now, by conversation id: the earliest due of each conversation's callbacks
+    (one query on the `callback_queue` index, at most CANDIDATE_LIMIT callbacks)."""
+    due_now, _later, _scheduled = queue_order(now)
+    rows = (
+        Callback.objects.filter(due_now, tenant=tenant)
+        .only("pk", "conversation_id", "phone", "window_start", "window_end", "due_at", "next_attempt_at")
+        .order_by("due_at", "pk")[:CANDIDATE_LIMIT]
+    )
+    calls: dict[int, Callback] = {}
+    for callback in rows:
+        known = calls.get(callback.conversation_id)
+        if known is None or call_due(callback) < call_due(known):
+            calls[callback.conversation_id] = callback
+    return calls
+
+
+def shop_zone(tenant: Tenant) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(tenant.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def facts_of(
+    conversation: Conversation,
+    w: Mapping[str, Any],
+    calendar: businesstime.Calendar,
+    callback: Callback | None = None,
+) -> Facts:
+    """The scoring facts; reads `channel`, `customer` and `tags` (select or prefetch them).
+    With `callback` (a call to make now) the conversation is ranked as that call."""
     attribute = w["value_attribute"]
     value = (conversation.customer.attributes or {}).get(attribute) if attribute else None
     vip_tag = str(w["vip_tag"] or "").casefold()
     vip = bool(vip_tag) and any(t.name.casefold() == vip_tag for t in conversation.tags.all())
+    call: Call | None = None
+    if callback is not None:
+        zone = shop_zone(conversation.tenant)
+        start, end = callback.window_start.astimezone(zone), callback.window_end.astimezone(zone)
+        call = Call(phone=callback.phone, start=start, end=end)
     # Only an unanswered conversation waits for the opening; one answered already is ordinary work.
-    after_hours = conversation.first_response_at is None and not calendar.is_open(conversation.created_at)
+    # A call is neither: the customer chose its window.
+    after_hours = (
+        call is None
+        and conversation.first_response_at is None
+        and not calendar.is_open(conversation.created_at)
+    )
     return Facts(
         priority=conversation.priority,
-        channel_kind=conversation.channel.kind,
-        due=due_of(conversation),
+        channel_kind=CALL_KIND if call is not None else conversation.channel.kind,
+        due=call_due(callback) if callback is not None else due_of(conversation),
         waiting_since=conversation.waiting_since,
         arrived_at=conversation.created_at,
         arrived_after_hours=after_hours,
         value=value,
         vip=vip,
+        call=call,
     )
 
 
@@ -265,14 +360,22 @@ def _calendar_resolver(tenant: Tenant) -> Callable[[Conversation], businesstime.
     return resolve
 
 
-def queue(tenant: Tenant, now: dt.datetime) -> QuerySet[Conversation]:
-    """Every conversation in the shop's queue, unordered."""
-    return Conversation.objects.filter(
-        tenant=tenant,
-        assignee__isnull=True,
-        status__in=ACTIVE_STATUSES,
-        merged_into__isnull=True,
-    ).filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+def queue(
+    tenant: Tenant, now: dt.datetime, *, calls: Collection[int] | None = None
+) -> QuerySet[Conversation]:
+    """Every conversation in the shop's queue, unordered. `calls`: the ids of the conversations
+    with a call to make (`due_calls`) when already read; else a subquery asks for each row, which
+    suits a query for one conversation (the locks of Get next and auto-assignment) and no more."""
+    if calls is None:
+        due_now, _later, _scheduled = queue_order(now)
+        has_call: Q | Exists = Exists(Callback.objects.filter(due_now, conversation=OuterRef("pk")))
+    else:
+        has_call = Q(pk__in=list(calls))
+    return (
+        Conversation.objects.filter(tenant=tenant, assignee__isnull=True, merged_into__isnull=True)
+        .filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+        .filter(Q(status__in=ACTIVE_STATUSES) | (Q(status__in=CALL_STATUSES) & has_call))
+    )
 
 
 def takeable_by(qs: QuerySet[Conversation], member: Membership) -> QuerySet[Conversation]:
@@ -284,7 +387,7 @@ def takeable_by(qs: QuerySet[Conversation], member: Membership) -> QuerySet[Conv
     return qs
 
 
-def _pre_ordered(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
+def _pre_ordered(qs: QuerySet[Conversation], calls: Collection[int]) -> QuerySet[Conversation]:
     never = Value(NEVER_DUE, output_field=DateTimeField())
     # Coalesce each before LEAST: PostgreSQL's LEAST skips NULLs, SQLite's returns NULL.
     due_key = Least(
@@ -293,8 +396,11 @@ def _pre_ordered(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
         Coalesce("next_response_due", never),
         output_field=DateTimeField(),
     )
-    return qs.annotate(due_key=due_key).order_by(
-        "due_key", F("waiting_since").asc(nulls_last=True), "created_at", "id"
+    # Conversations with a call first: the cut must not drop a call for conversations due sooner by
+    # their own clocks, which do not count for them (there are at most CANDIDATE_LIMIT calls).
+    with_call = Case(When(pk__in=list(calls), then=Value(0)), default=Value(1), output_field=IntegerField())
+    return qs.annotate(due_key=due_key, call_key=with_call if calls else Value(1)).order_by(
+        "call_key", "due_key", F("waiting_since").asc(nulls_last=True), "created_at", "id"
     )
 
 
@@ -303,6 +409,7 @@ class Ranked:
     conversation: Conversation
     score: Score
     due: dt.datetime | None
+    call: Callback | None = None  # the call to make, when the conversation is in the queue for one
 
 
 def ranked_queue(
@@ -311,17 +418,23 @@ def ranked_queue(
     """The queue in the order to answer it (only what `member` may take, when given): at most
     CANDIDATE_LIMIT conversations, in a fixed number of queries."""
     now = now or timezone.now()
-    qs = queue(tenant, now)
+    calls = due_calls(tenant, now)
+    qs = queue(tenant, now, calls=calls.keys())
     if member is not None:
         qs = takeable_by(qs, member)
     candidates = list(
-        _pre_ordered(qs)
+        _pre_ordered(qs, calls.keys())
         .select_related("customer", "channel", "team")
         .prefetch_related("tags", "customer__identities")[:CANDIDATE_LIMIT]
     )
     w = weights(tenant)
     calendar_of = _calendar_resolver(tenant)
-    ranked = [Ranked(c, score(facts_of(c, w, calendar_of(c)), w, now), due_of(c)) for c in candidates]
+    ranked = []
+    for c in candidates:
+        c.tenant = tenant  # read for the shop's time zone; the same row, not another query
+        call = calls.get(c.pk)
+        facts = facts_of(c, w, calendar_of(c), call)
+        ranked.append(Ranked(c, score(facts, w, now), facts.due, call))
     ranked.sort(key=lambda r: r.score.sort_key(r.conversation.pk))
     return ranked
 
@@ -332,7 +445,10 @@ def explain(conversation: Conversation, now: dt.datetime | None = None) -> list[
     tenant = conversation.tenant
     w = weights(tenant)
     calendar = business_calendar(tenant, team=conversation.team, channel=conversation.channel)
-    return list(score(facts_of(conversation, w, calendar), w, now).parts)
+    due_now, _later, _scheduled = queue_order(now)
+    calls = Callback.objects.filter(due_now, tenant=tenant, conversation=conversation)
+    call = min(calls, key=call_due, default=None)
+    return list(score(facts_of(conversation, w, calendar, call), w, now).parts)
 
 
 # --- Get next ---------------------------------------------------------------------------------------

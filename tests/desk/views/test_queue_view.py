@@ -13,7 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from frontdesk.desk.actions.queue import do_get_next
-from frontdesk.desk.models import BusinessCalendar, Conversation, Event, Membership, Role
+from frontdesk.desk.models import (
+    BusinessCalendar,
+    Callback,
+    CallbackState,
+    Conversation,
+    Event,
+    Membership,
+    Role,
+)
 from tests.desk.views.conftest import signed_in, text_of
 from tests.factories import ChannelFactory, MembershipFactory, TeamFactory, receive
 
@@ -204,3 +212,83 @@ def test_members_pressing_get_next_at_once_never_get_the_same_conversation(tenan
     assert len(set(taken)) == len(members)
     for member_pk, conversation_pk in results.items():
         assert Conversation.objects.get(pk=conversation_pk).assignee_id == member_pk
+
+
+# --- Calls the customer asked for -----------------------------------------------------------------
+
+
+def _waiting_for_a_call(conversation: Conversation, *, due_ago: dt.timedelta, **fields: object) -> Callback:
+    """The conversation answered and waiting on the customer, who asked for a call now due."""
+    now = timezone.now()
+    Conversation.objects.filter(pk=conversation.pk).update(
+        status="pending", first_response_at=now - dt.timedelta(hours=3), waiting_since=None, promised_by=None
+    )
+    values: dict[str, object] = {
+        "tenant_id": conversation.tenant_id,
+        "conversation": conversation,
+        "phone": "+48601234567",
+        "window_start": now - due_ago,
+        "window_end": now + dt.timedelta(hours=2),
+        "due_at": now - due_ago,
+        "state": CallbackState.DUE,
+    }
+    return Callback.objects.create(**{**values, **fields})
+
+
+def test_a_due_call_is_a_row_of_the_queue_with_the_phone_and_the_callbacks_page(
+    api_channel, agent_client: Client
+) -> None:  # type: ignore[no-untyped-def]
+    later = receive(api_channel, "Where is my parcel?", email="a@example.org")
+    Conversation.objects.filter(pk=later.pk).update(promised_by=timezone.now() + dt.timedelta(hours=2))
+    call = receive(api_channel, "Please call me", email="b@example.org")
+    callback = _waiting_for_a_call(call, due_ago=dt.timedelta(minutes=40))
+    response = agent_client.get(reverse("queue", args=["rowery"]))
+    assert _rows(response) == [call.number, later.number]
+    html = response.content.decode()
+    assert 'href="tel:+48601234567"' in html
+    assert f'href="{reverse("callbacks", args=["rowery"])}#callback-{callback.pk}"' in html
+    page = text_of(response)
+    assert "Call back" in page
+    assert "overdue by 40 min" in page
+    assert re.search(r"Call back \+48601234567 between \d\d:\d\d and \d\d:\d\d: \+120", page)
+
+
+def test_a_call_waiting_for_its_retry_time_is_not_in_the_queue(api_channel, agent_client: Client) -> None:  # type: ignore[no-untyped-def]
+    call = receive(api_channel, "Please call me", email="a@example.org")
+    _waiting_for_a_call(
+        call, due_ago=dt.timedelta(minutes=40), next_attempt_at=timezone.now() + dt.timedelta(minutes=25)
+    )
+    scheduled = receive(api_channel, "Call me tonight", email="b@example.org")
+    _waiting_for_a_call(scheduled, due_ago=-dt.timedelta(hours=5), state=CallbackState.SCHEDULED)
+    assert _rows(agent_client.get(reverse("queue", args=["rowery"]))) == []
+
+
+def test_get_next_hands_out_a_due_call_and_the_agent_logs_it_on_the_callbacks_page(
+    api_channel, agent, agent_client: Client
+) -> None:  # type: ignore[no-untyped-def]
+    receive(api_channel, "Where is my parcel?", email="a@example.org")
+    call = receive(api_channel, "Please call me", email="b@example.org")
+    callback = _waiting_for_a_call(call, due_ago=dt.timedelta(minutes=10))
+    response = agent_client.post(reverse("queue_next", args=["rowery"]))
+    assert response["Location"] == reverse("conversation", args=["rowery", call.number])
+    call.refresh_from_db()
+    assert (call.assignee, call.status) == (agent, "pending")
+    assert Event.objects.filter(kind="queue.taken", conversation=call, actor=agent).exists()
+    assert call.number not in _rows(agent_client.get(reverse("queue", args=["rowery"])))
+    logged = agent_client.post(
+        reverse("callback_log", args=["rowery", callback.pk]), {"outcome": "reached", "note": ""}
+    )
+    assert logged.status_code == 302
+    callback.refresh_from_db()
+    assert callback.state == CallbackState.DONE
+
+
+def test_another_shops_calls_never_appear_nor_are_handed_out(
+    api_channel, agent, agent_client: Client, outsider
+) -> None:  # type: ignore[no-untyped-def]
+    theirs = receive(ChannelFactory(tenant=outsider.tenant, kind="api"), "Call me", email="a@example.org")
+    _waiting_for_a_call(theirs, due_ago=dt.timedelta(minutes=10))
+    assert _rows(agent_client.get(reverse("queue", args=["rowery"]))) == []
+    assert do_get_next(agent) is None
+    theirs.refresh_from_db()
+    assert theirs.assignee is None
