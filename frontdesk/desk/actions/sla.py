@@ -46,8 +46,8 @@ from typing import Any
 
 import structlog
 from django.db import transaction
-from django.db.models import Q, TextField
-from django.db.models.functions import Cast
+from django.db.models import Case, DateTimeField, Q, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce, Least
 from django.utils import timezone
 
 from ..events import record_event
@@ -55,6 +55,9 @@ from ..lib import businesstime
 from ..models import Conversation, SlaPolicy, Status
 from ..models.conversations import ACTIVE_STATUSES, DONE_STATUSES
 from .calendars import business_calendar
+
+# Sorts after every real due time: "no clock is running".
+NEVER = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 log = structlog.get_logger(__name__)
 
@@ -360,6 +363,25 @@ def running_clock(conversation: Conversation) -> tuple[str, dt.datetime] | None:
         return None
     due, target = min(clocks)
     return target, due
+
+
+def due_key() -> Case:
+    """When the most pressing running clock is due — `running_clock` in SQL, so the database
+    sorts by it; conversations without a running clock (and inactive ones) sort after the rest."""
+    never = Value(NEVER, output_field=DateTimeField())
+    first = Case(
+        When(first_response_at__isnull=True, first_response_due__isnull=False, then="first_response_due"),
+        When(first_response_at__isnull=True, promised_by__isnull=False, then="promised_by"),
+        default=never,
+        output_field=DateTimeField(),
+    )
+    resolution = Case(
+        When(resolution_due__isnull=False, sla_paused_at__isnull=True, then="resolution_due"),
+        default=never,
+        output_field=DateTimeField(),
+    )
+    running = Least(first, Coalesce("next_response_due", never), resolution, output_field=DateTimeField())
+    return Case(When(status__in=ACTIVE_STATUSES, then=running), default=never, output_field=DateTimeField())
 
 
 def sla_sweep(now: dt.datetime | None = None) -> int:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from django.db import transaction
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import DateTimeField, Q, QuerySet, prefetch_related_objects
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from ..actions.conversations import (
     do_set_tags,
     do_snooze,
 )
+from ..actions.sla import due_key
 from ..errors import Invalid
 from ..models import Conversation, Priority, Status, Tag
 from ..search import search_conversations
@@ -47,6 +48,7 @@ ORDERINGS: dict[str, tuple[str, ...]] = {
     "-last_message_at": ("-last_message_at", "-id"),
     "-number": ("-number", "-id"),
     "updated_at": ("updated_at", "id"),
+    "due": ("due_key", "id"),
 }
 
 
@@ -78,13 +80,20 @@ class ConversationFilters(Schema):
         min_length=1,
         max_length=200,
         description="Search: words (in messages, notes, subjects, customer names), `#123`, an email "
-        "address, a phone number or a shop customer id. Results come latest activity first; not "
-        "combined with other filters or sorts.",
+        "address, a phone number or a shop customer id. Results come latest activity first, or best "
+        "match first with `order=best`; not combined with other filters or sorts.",
     )
-    sort: Literal["-last_message_at", "-number", "updated_at"] = Field(
+    order: Literal["newest", "best"] = Field(
+        "newest",
+        description="Only with `q`: `newest` (latest activity first, the default) or `best` (best match "
+        "first: relevance of the matching messages, subjects and customer names, among the newest "
+        "500 matching documents of each kind; see docs/search.md). Cursors are for one order.",
+    )
+    sort: Literal["-last_message_at", "-number", "updated_at", "due"] = Field(
         "-last_message_at",
         description="`-last_message_at`: latest activity first (the inbox); `-number`: newest first; "
-        "`updated_at`: oldest change first (to sync changes with `updated_after`).",
+        "`updated_at`: oldest change first (to sync changes with `updated_after`); `due`: the most "
+        "pressing running response-time clock first (those without one last).",
     )
 
 
@@ -130,7 +139,7 @@ def _filtered(member: Any, f: ConversationFilters) -> QuerySet[Conversation]:
 
 def _search(member: Any, f: ConversationFilters, page: PageParams) -> dict[str, Any]:
     """A page of the shop's search (desk.search), which has its own order and cursor."""
-    others = sorted(f.model_fields_set - {"q", "sort"})
+    others = sorted(f.model_fields_set - {"q", "sort", "order"})
     if f.sort != "-last_message_at":
         others.append("sort")
     if others:
@@ -139,7 +148,9 @@ def _search(member: Any, f: ConversationFilters, page: PageParams) -> dict[str, 
             fields={name: [_("Leave this out when searching with q.")] for name in others},
         )
     try:
-        result = search_conversations(member.tenant_id, f.q or "", limit=page.limit, before=page.cursor)
+        result = search_conversations(
+            member.tenant_id, f.q or "", limit=page.limit, before=page.cursor, order=f.order
+        )
     except Invalid as exc:
         if "before" not in exc.fields:
             raise
@@ -162,8 +173,18 @@ def list_conversations(
     member = member_of(request)
     if filters.q is not None:
         return _search(member, filters, page)
+    if "order" in filters.model_fields_set:
+        raise Invalid(
+            _("The order of results (order) applies to a search only: add q, or use sort."),
+            fields={"order": [_("Only with q.")]},
+        )
+    qs = _filtered(member, filters)
+    annotated: dict[str, Any] = {}
+    if filters.sort == "due":
+        qs = qs.annotate(due_key=due_key())
+        annotated["due_key"] = DateTimeField()
     rows, next_cursor = paginate(
-        _filtered(member, filters), ORDERINGS[filters.sort], cursor=page.cursor, limit=page.limit
+        qs, ORDERINGS[filters.sort], cursor=page.cursor, limit=page.limit, annotated=annotated
     )
     return {"items": rows, "next_cursor": next_cursor}
 

@@ -11,11 +11,11 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ..errors import Invalid
@@ -46,7 +46,12 @@ def encode_cursor(row: Model, ordering: Sequence[str]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(model: type[Model], cursor: str, ordering: Sequence[str]) -> list[Any]:
+def decode_cursor(
+    model: type[Model],
+    cursor: str,
+    ordering: Sequence[str],
+    annotated: Mapping[str, Field[Any, Any]] | None = None,
+) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
@@ -59,7 +64,8 @@ def decode_cursor(model: type[Model], cursor: str, ordering: Sequence[str]) -> l
         for name, value in zip(ordering, values, strict=True):
             if value is None or isinstance(value, (dict, list)):
                 raise _bad_cursor()
-            field = model._meta.get_field(name.lstrip("-"))
+            key = name.lstrip("-")
+            field = (annotated or {}).get(key) or model._meta.get_field(key)
             result.append(field.to_python(value))  # type: ignore[union-attr]  # sort keys are local fields
         return result
     except (ValueError, TypeError, KeyError, binascii.Error, ValidationError, FieldDoesNotExist):
@@ -79,9 +85,15 @@ def _after(ordering: Sequence[str], values: Sequence[Any]) -> Q:
 
 
 def paginate(
-    queryset: QuerySet[M], ordering: Sequence[str], *, cursor: str | None, limit: int
+    queryset: QuerySet[M],
+    ordering: Sequence[str],
+    *,
+    cursor: str | None,
+    limit: int,
+    annotated: Mapping[str, Field[Any, Any]] | None = None,
 ) -> tuple[list[M], str | None]:
     """One page of `queryset` in `ordering` (whose last item is the primary key) after `cursor`.
+    Sort keys that are annotations, not model fields, are named in `annotated` with their type.
 
     Returns the rows and the cursor of the next page (None on the last page). One query, plus the
     queryset's own prefetches.
@@ -89,7 +101,9 @@ def paginate(
     assert ordering[-1].lstrip("-") in ("id", "pk")
     queryset = queryset.order_by(*ordering)
     if cursor:
-        queryset = queryset.filter(_after(ordering, decode_cursor(queryset.model, cursor, ordering)))
+        queryset = queryset.filter(
+            _after(ordering, decode_cursor(queryset.model, cursor, ordering, annotated))
+        )
     rows = list(queryset[: limit + 1])
     if len(rows) > limit:
         rows = rows[:limit]

@@ -2,11 +2,11 @@
 
 The one interface (used by the web UI and the REST API; keep it stable):
 
-    search_conversations(tenant_id, query, *, limit=20, before=None) -> SearchPage
+    search_conversations(tenant_id, query, *, limit=20, before=None, order="newest") -> SearchPage
 
 `query` is whatever was typed; nothing in it is syntax and no input raises anything but
-`Invalid` for a malformed `before` cursor. What it finds, newest activity first
-(Conversation.last_message_at, then id), always within the one tenant:
+`Invalid` for a malformed `before` cursor (or an unknown `order`). What it finds, always within
+the one tenant:
   - "#123": conversation number 123 only. "123": that conversation first, then everything else
     the digits match (order numbers in messages, a shop customer id).
   - an email address, a phone number (read in the tenant's country, stored as E.164) or a shop
@@ -18,6 +18,18 @@ The one interface (used by the web UI and the REST API; keep it stable):
     match ("zwrot" finds "zwrotu", "paczka" finds "paczki"); see docs/search.md.
 Conversations merged into another are found only by their number.
 
+In what order (`order`):
+  - "newest" (the default): newest activity first (Conversation.last_message_at, then id); the
+    conversation with the number typed ("123") first. Pages go through every match.
+  - "best": best match first. The conversation with the number typed comes first, then those of
+    the customer whose address (email, phone, shop customer id) was typed, newest activity first,
+    then the rest by score: a conversation's score is that of its best-matching document (a
+    message, note or reply, its subject, its customer's name) — bm25() on SQLite, ts_rank_cd on
+    PostgreSQL — ties by newest activity. Only the BEST_MATCH_CANDIDATES newest matching
+    documents of each kind (messages, subjects, names) are scored: when the words are in more
+    documents than that, older ones do not take part (newest first still finds them). This keeps
+    a search over a word in most of a million messages as cheap as one over a rare word.
+
     SearchPage(hits: list[Hit], next_cursor: str | None, query: str)
     Hit(conversation: Conversation, matched: "number" | "customer" | "message",
         snippet_html: SafeString, message_id: int | None)
@@ -26,19 +38,26 @@ Conversations merged into another are found only by their number.
 `snippet_html` is safe HTML: escaped text with the matching words in <mark>…</mark>; render it
 as is. `message_id` is the message the snippet comes from (None for number, customer and
 subject matches). `conversation` comes with customer (and its identities), assignee.user, team
-and channel loaded. Pass `next_cursor` as `before` for the next page; it is an opaque string.
+and channel loaded. Pass `next_cursor` as `before` for the next page, with the same `order`; it
+is an opaque string, made for one order (a cursor of the other order is Invalid). Newest first
+pages by (last_message_at, id) of the last hit. Best match pages by (tier, score, last_message_at,
+id) of the last hit: each page recomputes the scores and continues after that key, so while the
+shop's messages stay as they are every conversation comes once; a message arriving in between can
+shift a score slightly (bm25 and the candidate set depend on what is indexed), so a result may then
+rarely show on two pages or be skipped — as on any search ranked by relevance.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -51,11 +70,23 @@ from ..errors import Invalid
 from ..models import Conversation, Customer, CustomerIdentity, Tenant
 from .query import ParsedQuery, Term, highlight, parse
 
-__all__ = ["Hit", "SearchPage", "search_conversations"]
+__all__ = ["ORDERS", "Hit", "Order", "SearchPage", "search_conversations"]
 
 MAX_LIMIT = 100
+Order = Literal["newest", "best"]
+ORDERS: tuple[Order, ...] = ("newest", "best")
+# Best match scores at most this many of the newest matching documents of each kind (messages,
+# subjects, customer names), so its cost does not grow with how common the words are.
+BEST_MATCH_CANDIDATES = 500
 _CURSOR = re.compile(r"([0-9]{1,19})_([0-9]{1,19})")
+# Best match: "b<tier>_<score>_<microseconds>_<id>", the score as Python writes a float.
+_BEST_CURSOR = re.compile(
+    r"b([01])_(-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?)_([0-9]{1,19})_([0-9]{1,19})"
+)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Best match tiers: the customer whose address was typed, then the rest by score.
+_TIER_ADDRESS = 0
+_TIER_SCORED = 1
 
 
 @dataclass(frozen=True)
@@ -81,10 +112,19 @@ class SearchPage:
     query: str = ""
 
 
+def _microseconds(at: dt.datetime) -> int:
+    delta = at - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _invalid_cursor() -> Invalid:
+    return Invalid(
+        _("This page link is not valid."), code="invalid_cursor", fields={"before": [_("Not valid.")]}
+    )
+
+
 def encode_cursor(conversation: Conversation) -> str:
-    delta = conversation.last_message_at - _EPOCH
-    microseconds = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return f"{microseconds}_{conversation.pk}"
+    return f"{_microseconds(conversation.last_message_at)}_{conversation.pk}"
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
@@ -95,9 +135,31 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
             raise ValueError(cursor)
         return _EPOCH + dt.timedelta(microseconds=int(match.group(1))), int(match.group(2))
     except (ValueError, OverflowError):
-        raise Invalid(
-            _("This page link is not valid."), code="invalid_cursor", fields={"before": [_("Not valid.")]}
-        ) from None
+        raise _invalid_cursor() from None
+
+
+# A best-match position: (tier, -score, -microseconds of last_message_at, -id); smaller comes first.
+BestKey = tuple[int, float, int, int]
+
+
+def encode_best_cursor(key: BestKey) -> str:
+    tier, negative_score, negative_microseconds, negative_pk = key
+    return f"b{tier}_{-negative_score + 0.0!r}_{-negative_microseconds}_{-negative_pk}"
+
+
+def decode_best_cursor(cursor: str) -> BestKey:
+    """The position from a cursor made by `encode_best_cursor`; Invalid when it is not one."""
+    match = _BEST_CURSOR.fullmatch(str(cursor).strip())
+    try:
+        if match is None:
+            raise ValueError(cursor)
+        score = float(match.group(2))
+        microseconds = int(match.group(3))
+        if not math.isfinite(score):
+            raise ValueError(cursor)
+        return int(match.group(1)), -score, -microseconds, -int(match.group(4))
+    except (ValueError, OverflowError):
+        raise _invalid_cursor() from None
 
 
 class Backend(Protocol):
@@ -106,6 +168,9 @@ class Backend(Protocol):
     def prepare(self, connection: BaseDatabaseWrapper, terms: Sequence[Term]) -> str: ...
     def conversation_ids_sql(self, tenant_id: int, prepared: str) -> tuple[str, list[Any]]: ...
     def customer_ids_sql(self, tenant_id: int, prepared: str) -> tuple[str, list[Any]]: ...
+    def ranked_documents(
+        self, connection: BaseDatabaseWrapper, tenant_id: int, prepared: str, cap: int
+    ) -> tuple[list[tuple[int, int, float]], list[tuple[int, float]], list[tuple[int, float]]]: ...
     def snippets(
         self,
         connection: BaseDatabaseWrapper,
@@ -113,6 +178,7 @@ class Backend(Protocol):
         prepared: str,
         terms: Sequence[Term],
         conversation_ids: Sequence[int],
+        chosen: Mapping[int, int] | None = None,
     ) -> dict[int, tuple[int, SafeString]]: ...
     def install(self, connection: BaseDatabaseWrapper) -> None: ...
     def rebuild(self, connection: BaseDatabaseWrapper) -> None: ...
@@ -133,11 +199,20 @@ def backend_for(db: BaseDatabaseWrapper) -> Backend:
 
 
 def search_conversations(
-    tenant_id: int, query: str, *, limit: int = 20, before: str | None = None
+    tenant_id: int, query: str, *, limit: int = 20, before: str | None = None, order: str = "newest"
 ) -> SearchPage:
-    """The tenant's conversations matching `query`, newest first. See the module docstring."""
+    """The tenant's conversations matching `query`, newest first or best match first.
+
+    See the module docstring.
+    """
+    if order not in ORDERS:
+        raise Invalid(
+            _("Unknown order of results."), code="invalid_order", fields={"order": [_("Not valid.")]}
+        )
     limit = max(1, min(int(limit), MAX_LIMIT))
-    cursor = decode_cursor(before) if before else None
+    newest_cursor = decode_cursor(before) if before and order == "newest" else None
+    best_cursor = decode_best_cursor(before) if before and order == "best" else None
+    paged = newest_cursor is not None or best_cursor is not None
     country = Tenant.objects.filter(pk=tenant_id).values_list("country", flat=True).first() or "PL"
     parsed = parse(query, country=country)
     if parsed.is_empty:
@@ -150,7 +225,7 @@ def search_conversations(
     )
     # "123" puts conversation 123 first on the first page; "#123" asks for nothing else.
     pinned: Conversation | None = None
-    if parsed.number is not None and cursor is None:
+    if parsed.number is not None and not paged:
         pinned = conversations.filter(number=parsed.number).first()
     pinned_hits = [Hit(pinned, "number", highlight(pinned.subject, []))] if pinned else []
     if parsed.number_only:
@@ -163,6 +238,10 @@ def search_conversations(
         )
     )
     prepared = backend.prepare(connection, parsed.terms) if parsed.terms else ""
+    if order == "best":
+        return _best_match(
+            backend, tenant_id, parsed, prepared, by_address, pinned_hits, limit=limit, cursor=best_cursor
+        )
     conditions = []
     if by_address:
         conditions.append(Q(customer_id__in=by_address))
@@ -178,8 +257,8 @@ def search_conversations(
     found = conversations.filter(reduce(or_, conditions), merged_into__isnull=True)
     if pinned is not None:
         found = found.exclude(pk=pinned.pk)
-    if cursor is not None:
-        at, pk = cursor
+    if newest_cursor is not None:
+        at, pk = newest_cursor
         found = found.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk))
     wanted = limit - len(pinned_hits)
     rows = list(found.order_by("-last_message_at", "-pk")[: wanted + 1])
@@ -191,6 +270,93 @@ def search_conversations(
     )
 
 
+def _best_match(
+    backend: Backend,
+    tenant_id: int,
+    parsed: ParsedQuery,
+    prepared: str,
+    by_address: set[int],
+    pinned_hits: list[Hit],
+    *,
+    limit: int,
+    cursor: BestKey | None,
+) -> SearchPage:
+    """A page of best-match results: every candidate is keyed, sorted, and the page taken after
+    `cursor`. The candidates are bounded (BEST_MATCH_CANDIDATES documents of each kind, as many
+    conversations of the customers found), so this is a few index queries and some sorting."""
+    # conversation id → (score, id of the best-matching message or None for the subject)
+    scored: dict[int, tuple[float, int | None]] = {}
+    by_name: dict[int, float] = {}
+    if prepared:
+        messages, subjects, names = backend.ranked_documents(
+            connection, tenant_id, prepared, BEST_MATCH_CANDIDATES
+        )
+        for conversation_id, message_id, score in messages:
+            if conversation_id not in scored or score > scored[conversation_id][0]:
+                scored[conversation_id] = (float(score), message_id)
+        for conversation_id, score in subjects:
+            if conversation_id not in scored or score > scored[conversation_id][0]:
+                scored[conversation_id] = (float(score), None)
+        for customer_id, score in names:
+            by_name[customer_id] = max(float(score), by_name.get(customer_id, -math.inf))
+
+    # Conversations merged into another are found only by number; the one found by number is
+    # first on the first page and never again.
+    candidates = Conversation.objects.filter(tenant_id=tenant_id, merged_into__isnull=True)
+    pinned_number = parsed.number
+    if pinned_number is not None:
+        candidates = candidates.exclude(number=pinned_number)
+    fields = ("pk", "customer_id", "last_message_at")
+    rows: set[tuple[int, int, dt.datetime]] = set()
+    for ids in _chunks(list(scored), 500):
+        rows.update(candidates.filter(pk__in=ids).values_list(*fields))
+    customers = by_address | set(by_name)
+    if customers:
+        # A customer may have thousands of conversations: their newest ones, as many as the cap.
+        rows.update(
+            candidates.filter(customer_id__in=customers)
+            .order_by("-last_message_at", "-pk")
+            .values_list(*fields)[:BEST_MATCH_CANDIDATES]
+        )
+
+    keyed: list[tuple[BestKey, int]] = []
+    for pk, customer_id, last_message_at in rows:
+        if customer_id in by_address:
+            tier, score = _TIER_ADDRESS, 0.0
+        else:
+            tier = _TIER_SCORED
+            score = max(scored.get(pk, (-math.inf, None))[0], by_name.get(customer_id, -math.inf))
+        keyed.append(((tier, -score, -_microseconds(last_message_at), -pk), pk))
+    keyed.sort()
+    if cursor is not None:
+        keyed = [item for item in keyed if item[0] > cursor]
+    wanted = limit - len(pinned_hits)
+    page = keyed[:wanted]
+    more = len(keyed) > wanted
+    loaded = {
+        c.pk: c
+        for c in Conversation.objects.filter(tenant_id=tenant_id, pk__in=[pk for _key, pk in page])
+        .select_related("customer", "assignee__user", "team", "channel")
+        .prefetch_related("customer__identities")
+    }
+    conversations = [loaded[pk] for _key, pk in page if pk in loaded]
+    # The snippet shows the best-matching document: that message, or the subject (None).
+    best_documents = {pk: message_id for pk, (_score, message_id) in scored.items()}
+    hits = pinned_hits + _explain(
+        backend, tenant_id, parsed, prepared, conversations, by_address, chosen=best_documents
+    )
+    return SearchPage(
+        hits=hits,
+        next_cursor=encode_best_cursor(page[-1][0]) if more and page else None,
+        query=parsed.text,
+    )
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def _explain(
     backend: Backend,
     tenant_id: int,
@@ -198,8 +364,14 @@ def _explain(
     prepared: str,
     rows: list[Conversation],
     by_address: set[int],
+    chosen: Mapping[int, int | None] | None = None,
 ) -> list[Hit]:
-    """Why each conversation of the page matched, with its snippet."""
+    """Why each conversation of the page matched, with its snippet.
+
+    The snippet is from the conversation's newest matching message, or from what is `chosen` for
+    it (conversation id → message id, or None for its subject): best match shows the document
+    that gave the conversation its score."""
+    chosen = chosen or {}
     by_name: set[int] = set()
     message_snippets: dict[int, tuple[int, SafeString]] = {}
     if prepared and rows:
@@ -211,8 +383,13 @@ def _explain(
                 .filter(pk__in=RawSQL(sql, params))  # noqa: S611 - constant SQL, bound params
                 .values_list("pk", flat=True)
             )
-        ids = [c.pk for c in rows if c.customer_id not in by_address | by_name]
-        message_snippets = backend.snippets(connection, tenant_id, prepared, parsed.terms, ids)
+        ids = [
+            c.pk
+            for c in rows
+            if c.customer_id not in by_address | by_name and not (c.pk in chosen and chosen[c.pk] is None)
+        ]
+        messages = {pk: message_id for pk in ids if (message_id := chosen.get(pk)) is not None}
+        message_snippets = backend.snippets(connection, tenant_id, prepared, parsed.terms, ids, messages)
 
     hits = []
     for conversation in rows:

@@ -18,11 +18,14 @@ With `frontdesk_pl`, inflected forms match each other ("paczka" finds "paczki", 
 
 The side tables have no foreign keys (Django's test flush truncates its own tables only); instead
 triggers remove rows on DELETE and empty the side table on TRUNCATE.
+
+Best match (`ranked_documents`) scores with ts_rank_cd only the newest `cap` matching documents of
+each side table, found in two bounded steps (see `_newest_matches`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -384,24 +387,118 @@ def customer_ids_sql(tenant_id: int, query: str) -> tuple[str, list[Any]]:
     return sql, [tenant_id, query]
 
 
+# ts_rank_cd normalisation 1: divided by 1 + log(document length), so a short message that is
+# mostly about the words beats a long one mentioning them once.
+RANK_NORMALIZATION = 1
+# Best match looks at the newest matches first by reading this many of the newest rows of a side
+# table (by id) and testing each; only what is older is looked up through the GIN index. About
+# 1 µs a message row; subjects and names are short, and there are fewer of them.
+RECENT_ROWS = {"desk_search_message": 50_000, "desk_search_subject": 10_000, "desk_search_customer": 10_000}
+
+# (side table, its id column, the conversation id, a join and a condition for rows that count).
+# Constants only: they are put into SQL.
+_RANKED = (
+    ("desk_search_message", "message_id", "s.conversation_id", "", ""),
+    (
+        "desk_search_subject",
+        "conversation_id",
+        "s.conversation_id",
+        " JOIN desk_conversation c ON c.id = s.conversation_id",
+        " AND c.tenant_id = s.tenant_id AND c.merged_into_id IS NULL",
+    ),
+    ("desk_search_customer", "customer_id", "NULL", "", ""),
+)
+
+
+def _newest_matches(
+    cursor: Any, ranked: tuple[str, str, str, str, str], tenant_id: int, query: str, cap: int
+) -> list[tuple[Any, ...]]:
+    """The newest `cap` rows of the tenant in a side table matching `query`: (id, conversation
+    id or None, ts_rank_cd). Two statements, each bounded, instead of one the planner gets wrong.
+
+    With `ORDER BY id DESC LIMIT cap`, PostgreSQL walks the primary key backwards and tests every
+    row, because it estimates any prefix query to match a few percent of rows: fast for a common
+    word, a scan of the whole table for a rare one (~1 s at 500k messages). So:
+      1. the newest RECENT_ROWS[table] ids are walked and tested (`ts_match_vq` is `@@` as a function,
+         which no index serves, so this plan is the only one): enough for a common word;
+      2. if fewer than `cap` matched, the older rows come from the GIN index (`ORDER BY id + 0`
+         keeps the planner from walking the primary key): the word is rare among recent rows
+         (less than cap in RECENT_ROWS), so usually there are few older ones to read. Not so for
+         a word common long ago and absent lately: then every older match is read.
+    """
+    table, key, conversation, join, condition = ranked
+    select = (
+        f"SELECT s.{key}, {conversation}, ts_rank_cd(s.tsv, %s::tsquery, {RANK_NORMALIZATION})::float8"  # noqa: S608 - constants from _RANKED
+        f" FROM {table} s{join} WHERE s.tenant_id = %s{condition}"
+    )
+    cursor.execute(f"SELECT max({key}) FROM {table}")  # noqa: S608 - constants
+    newest = cursor.fetchone()[0]
+    if newest is None:
+        return []
+    boundary = newest - RECENT_ROWS[table]
+    cursor.execute(
+        f"{select} AND s.{key} > %s AND ts_match_vq(s.tsv, %s::tsquery) ORDER BY s.{key} DESC LIMIT %s",
+        [query, tenant_id, boundary, query, cap],
+    )
+    rows = list(cursor.fetchall())
+    if len(rows) < cap and boundary > 0:
+        cursor.execute(
+            f"{select} AND s.{key} <= %s AND s.tsv @@ %s::tsquery ORDER BY s.{key} + 0 DESC LIMIT %s",
+            [query, tenant_id, boundary, query, cap - len(rows)],
+        )
+        rows += cursor.fetchall()
+    return rows
+
+
+def ranked_documents(
+    connection: BaseDatabaseWrapper, tenant_id: int, query: str, cap: int
+) -> tuple[list[tuple[int, int, float]], list[tuple[int, float]], list[tuple[int, float]]]:
+    """The newest `cap` matching messages, subjects and customer names of the tenant, scored.
+
+    Returns (conversation id, message id, score) for messages, (conversation id, score) for
+    subjects of conversations not merged away, (customer id, score) for names; the score is
+    ts_rank_cd over the document's tsvector (both configurations it was indexed with). The tenant
+    condition is in each statement before its LIMIT; the rank is computed only for the rows kept.
+    """
+    found: list[list[tuple[Any, ...]]] = []
+    with connection.cursor() as cursor:
+        for ranked in _RANKED:
+            found.append(_newest_matches(cursor, ranked, tenant_id, query, cap))
+    messages = [(conversation_id, message_id, score) for message_id, conversation_id, score in found[0]]
+    subjects = [(conversation_id, score) for conversation_id, _none, score in found[1]]
+    names = [(customer_id, score) for customer_id, _none, score in found[2]]
+    return messages, subjects, names
+
+
 def snippets(
     connection: BaseDatabaseWrapper,
     tenant_id: int,
     query: str,
     terms: Sequence[Term],
     conversation_ids: Sequence[int],
+    chosen: Mapping[int, int] | None = None,
 ) -> dict[int, tuple[int, SafeString]]:
-    """conversation id → (message id, highlighted excerpt) of its newest matching message."""
+    """conversation id → (message id, highlighted excerpt) of its newest matching message.
+
+    `chosen` (conversation id → message id, a matching message of the tenant's) names the message
+    to show instead for some of them: the best-matching one, for best match.
+    """
     if not conversation_ids:
         return {}
+    wanted = set(conversation_ids)
+    chosen = {c: m for c, m in (chosen or {}).items() if c in wanted}
+    rest = [c for c in conversation_ids if c not in chosen]
     sql = (
         "SELECT n.conversation_id, n.message_id, m.text, ts_headline("
         "  CASE WHEN EXISTS (SELECT 1 FROM pg_ts_config WHERE oid = n.config) THEN n.config"
         "  ELSE 'simple'::regconfig END, left(m.text, %s), %s::tsquery, %s)"
-        " FROM (SELECT DISTINCT ON (s.conversation_id) s.conversation_id, s.message_id, s.config"
+        " FROM ((SELECT DISTINCT ON (s.conversation_id) s.conversation_id, s.message_id, s.config"
         "  FROM desk_search_message s JOIN desk_message m2 ON m2.id = s.message_id"
         "  WHERE s.tenant_id = %s AND s.conversation_id = ANY(%s) AND s.tsv @@ %s::tsquery"
-        "  ORDER BY s.conversation_id, m2.created_at DESC, m2.id DESC) AS n"
+        "  ORDER BY s.conversation_id, m2.created_at DESC, m2.id DESC)"
+        "  UNION ALL"
+        "  (SELECT s.conversation_id, s.message_id, s.config FROM desk_search_message s"
+        "  WHERE s.tenant_id = %s AND s.message_id = ANY(%s))) AS n"
         " JOIN desk_message m ON m.id = n.message_id"
     )
     params: list[Any] = [
@@ -409,8 +506,10 @@ def snippets(
         query,
         HEADLINE_OPTIONS,
         tenant_id,
-        list(conversation_ids),
+        rest,
         query,
+        tenant_id,
+        list(chosen.values()),
     ]
     result: dict[int, tuple[int, SafeString]] = {}
     with connection.cursor() as cursor:

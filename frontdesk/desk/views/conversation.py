@@ -72,7 +72,11 @@ from ..models import (
 from .visitors import chat_context, mark_read
 from .workspace import is_htmx, last_event_id, tenant_zone, viewer_zone, when_words, workspace_view
 
-# The newest this many messages and events are shown; older ones are summarised in one line.
+# The page opens on the newest TIMELINE_FIRST messages (and the events since the oldest of them):
+# rendering a message costs about a millisecond, and a long thread would make every open and every
+# live refresh slow (docs/performance.md). "Show all" (`?all=1`) shows up to TIMELINE_LIMIT; older
+# ones are summarised in one line.
+TIMELINE_FIRST = 50
 TIMELINE_LIMIT = 500
 # Events that appear in the thread (message.created is the message itself; mentions show in notes).
 TIMELINE_EVENTS = (
@@ -278,23 +282,23 @@ def _order(item: TimelineItem) -> tuple[dt.datetime, int, int]:
     return (item.at, -1 if item.event.kind == "conversation.created" else 1, item.event.pk)
 
 
-def timeline(conversation: Conversation) -> tuple[list[TimelineItem], bool]:
-    """Messages and events of the conversation interleaved by time, with day separators.
+def timeline(conversation: Conversation, *, limit: int = TIMELINE_LIMIT) -> tuple[list[TimelineItem], bool]:
+    """Messages and events of the conversation interleaved by time, with day separators: the
+    newest `limit` messages and the events since the oldest of them.
 
     Returns the items and whether older ones were left out."""
     messages = list(
         Message.objects.filter(conversation=conversation)
         .select_related("author__user", "channel", "customer")
         .prefetch_related("attachments", "mentions__user")
-        .order_by("-created_at", "-id")[: TIMELINE_LIMIT + 1]
+        .order_by("-created_at", "-id")[: limit + 1]
     )
-    events = list(
-        Event.objects.filter(conversation=conversation, kind__in=TIMELINE_EVENTS)
-        .select_related("actor__user")
-        .order_by("-id")[: TIMELINE_LIMIT + 1]
-    )
-    truncated = len(messages) > TIMELINE_LIMIT or len(events) > TIMELINE_LIMIT
-    messages, events = messages[:TIMELINE_LIMIT], events[:TIMELINE_LIMIT]
+    events_qs = Event.objects.filter(conversation=conversation, kind__in=TIMELINE_EVENTS)
+    if len(messages) > limit:
+        events_qs = events_qs.filter(created_at__gte=messages[limit - 1].created_at)
+    events = list(events_qs.select_related("actor__user").order_by("-id")[: limit + 1])
+    truncated = len(messages) > limit or len(events) > limit
+    messages, events = messages[:limit], events[:limit]
     slug = conversation.tenant.slug
     items: list[TimelineItem] = []
     for m in messages:
@@ -387,7 +391,8 @@ def page_context(
     customer = conversation.customer
     prefetch_related_objects([customer], "identities")
     prefetch_related_objects([conversation], "tags")
-    items, truncated = timeline(conversation)
+    show_all = request.GET.get("all") == "1"
+    items, truncated = timeline(conversation, limit=TIMELINE_LIMIT if show_all else TIMELINE_FIRST)
     for item in items:
         if item.message is not None and errors:
             item.message.retry_error = errors.get(f"retry_{item.message.pk}", "")  # type: ignore[attr-defined]
@@ -409,6 +414,8 @@ def page_context(
         "identities": list(customer.identities.all()),
         "items": items,
         "truncated": truncated,
+        "timeline_all": show_all,
+        "message_count": conversation.messages.count() if truncated else None,
         "reply_channels": [(c, recipients[c.pk]) for c in channels],
         "default_channel": default_channel,
         "default_recipient": recipients.get(default_channel.pk) if default_channel else None,
@@ -473,11 +480,19 @@ def regions(request: HttpRequest, number: int) -> HttpResponse:
 def timeline_fragment(request: HttpRequest, number: int) -> HttpResponse:
     conv = access_conversation(request.member, number)  # type: ignore[attr-defined]
     _seen(request, conv)
-    items, truncated = timeline(conv)
+    show_all = request.GET.get("all") == "1"
+    items, truncated = timeline(conv, limit=TIMELINE_LIMIT if show_all else TIMELINE_FIRST)
     return render(
         request,
         "desk/conversation/_timeline.html",
-        {"conversation": conv, "customer": conv.customer, "items": items, "truncated": truncated},
+        {
+            "conversation": conv,
+            "customer": conv.customer,
+            "items": items,
+            "truncated": truncated,
+            "timeline_all": show_all,
+            "message_count": conv.messages.count() if truncated else None,
+        },
     )
 
 

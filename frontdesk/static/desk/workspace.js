@@ -269,7 +269,8 @@
     const url = body.dataset.regionsUrl;
     if (!url) return;
     try {
-      const html = await fetchFragment(isChat && pageVisible() ? `${url}?visible=1` : url);
+      const visible = isChat && pageVisible();
+      const html = await fetchFragment(visible ? `${url}${url.includes("?") ? "&" : "?"}visible=1` : url);
       atBottom = nearBottom();
       swapRegions(html, ["conv-header", "timeline", "side-panel", "chat-handover"]);
       if (announceText) announce(announceText);

@@ -226,3 +226,25 @@ def test_live_updates_resume_after_the_newest_event_seen_when_the_page_was_made(
     newest = Event.objects.order_by("-id").first()
     assert html.count("data-last-event=") == 1
     assert f'data-last-event="{newest.pk}"' in html
+
+
+def test_a_long_thread_opens_on_its_newest_messages_and_shows_all_on_request(
+    agent_client, agent, conversation, monkeypatch
+):
+    monkeypatch.setattr("frontdesk.desk.views.conversation.TIMELINE_FIRST", 5)
+    for i in range(7):
+        do_add_note(agent, conversation, f"Note number {i}")
+
+    first = page(agent_client).content.decode()
+    everything = agent_client.get("/t/rowery/c/1/?all=1").content.decode()
+
+    assert first.count('data-testid="message"') == 5
+    assert "Note number 6" in first and "Note number 1" not in first
+    assert "Show all 8 messages" in first
+    assert 'data-regions-url="/t/rowery/c/1/regions/"' in first
+    assert everything.count('data-testid="message"') == 8
+    assert "Note number 1" in everything and "Show all" not in everything
+    # Live refreshes of the expanded page keep showing everything.
+    assert 'data-regions-url="/t/rowery/c/1/regions/?all=1"' in everything
+    regions = agent_client.get("/t/rowery/c/1/regions/?all=1").content.decode()
+    assert regions.count('data-testid="message"') == 8

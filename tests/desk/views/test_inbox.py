@@ -162,7 +162,28 @@ def test_sorting_by_waiting_time_and_by_priority(agent_client, agent, three):
     assert rows(inbox(agent_client, view="all", sort="priority")) == [1, 2, 3]
 
 
-@pytest.mark.parametrize("sort", ["recent", "waiting", "priority"])
+def test_sorting_by_due_time_puts_the_most_pressing_running_clock_first(agent_client, agent, three):
+    now = timezone.now()
+    # 1: first answer due in 5 h; 2: answered, next answer due in 1 h but resolution in 30 min
+    # (paused clocks don't count: 3's resolution is paused, its first answer is due in 3 h).
+    Conversation.objects.filter(pk=three[0].pk).update(first_response_due=now + dt.timedelta(hours=5))
+    Conversation.objects.filter(pk=three[1].pk).update(
+        first_response_at=now,
+        first_response_due=now - dt.timedelta(hours=9),
+        next_response_due=now + dt.timedelta(hours=1),
+        resolution_due=now + dt.timedelta(minutes=30),
+    )
+    Conversation.objects.filter(pk=three[2].pk).update(
+        first_response_due=now + dt.timedelta(hours=3),
+        resolution_due=now - dt.timedelta(hours=1),
+        sla_paused_at=now,
+    )
+    fourth = receive(three[0].channel, "No clock at all", email="d@example.org")
+
+    assert rows(inbox(agent_client, view="all", sort="due")) == [2, 3, 1, fourth.number]
+
+
+@pytest.mark.parametrize("sort", ["recent", "waiting", "priority", "due"])
 def test_pages_continue_after_the_last_row_without_repeats(
     agent_client, api_channel, agent, monkeypatch, sort
 ):
@@ -171,6 +192,9 @@ def test_pages_continue_after_the_last_row_without_repeats(
     for i, conv in enumerate(conversations):
         if i % 3 == 0:
             do_set_priority(agent, conv, "high")
+        if i % 2 == 0:  # half with a due time, some of them equal
+            due = timezone.now().replace(microsecond=0) + dt.timedelta(hours=i // 4)
+            Conversation.objects.filter(pk=conv.pk).update(first_response_due=due)
     seen: list[int] = []
     params = {"view": "all", "sort": sort}
     for _page in range(5):

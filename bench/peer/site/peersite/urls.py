@@ -1,0 +1,9 @@
+"""URLs of the peer project: django-helpdesk at the site root, and Django's admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("helpdesk.urls", namespace="helpdesk")),
+]
