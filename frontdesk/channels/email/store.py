@@ -44,9 +44,10 @@ def stored_keys(channel: Channel, keys: Iterable[str]) -> set[str]:
             )
         )
         found.update(
-            Message.objects.filter(channel=channel, provider_id__in=chunk).values_list(
-                "provider_id", flat=True
-            )
+            # The excluded empty id is the unique index's condition: stated, SQLite uses the index.
+            Message.objects.filter(channel=channel, provider_id__in=chunk)
+            .exclude(provider_id="")
+            .values_list("provider_id", flat=True)
         )
     return found
 

@@ -148,13 +148,17 @@ def find_thread(channel: Channel, customer: Customer, inbound: InboundMessage) -
     """
     tenant_id = channel.tenant_id
     if inbound.in_reply_to:
-        earlier = (
+        # Through msg_tenant_provider; ordering in SQL by id would make the planners walk the
+        # tenant's messages newest first instead (0.5-1 s at 300k messages), so the newest of the
+        # few matches is picked here.
+        ids = list(
             Message.objects.filter(tenant_id=tenant_id, provider_id__in=inbound.in_reply_to[:50])
-            .select_related("conversation")
-            .order_by("-id")
-            .first()
+            .exclude(provider_id="")
+            .order_by()
+            .values_list("id", flat=True)
         )
-        if earlier is not None:
+        if ids:
+            earlier = Message.objects.select_related("conversation").get(pk=max(ids))
             return _follow_merges(earlier.conversation)
     if inbound.verified_conversation_number:
         found = Conversation.objects.filter(
@@ -235,7 +239,9 @@ def _existing(channel: Channel, dedupe_key: str) -> ReceiveResult | None:
 def stored_message(channel: Channel, provider_id: str) -> Message | None:
     """The message of this channel stored under this provider id, if any. Asked of every message
     received and almost always none: the first query only looks for an id, the cheap answer."""
-    matching = Message.objects.filter(channel=channel, provider_id=provider_id[:300])
+    # .exclude(provider_id="") states the partial unique index's condition: without it SQLite does
+    # not use that index and reads every message of the channel (0.5 s at 300k messages).
+    matching = Message.objects.filter(channel=channel, provider_id=provider_id[:300]).exclude(provider_id="")
     found = list(matching.order_by().values_list("pk")[:1])
     if not found:
         return None

@@ -219,6 +219,7 @@ def process_delivery(delivery_id: int, worker_id: str) -> str:
     if (
         message_provider_id
         and Message.objects.filter(channel_id=delivery.channel_id, provider_id=message_provider_id)
+        .exclude(provider_id="")
         .exclude(pk=delivery.message_id)
         .exists()
     ):

@@ -243,7 +243,13 @@ class Message(models.Model):
                 condition=~Q(provider_id=""),
             ),
         ]
-        indexes = [models.Index(fields=["conversation", "created_at"], name="msg_conversation_time")]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="msg_conversation_time"),
+            # Threading a reply by In-Reply-To, and a bounce by the ids it reports (actions/inbound.py).
+            models.Index(
+                fields=["tenant", "provider_id"], name="msg_tenant_provider", condition=~Q(provider_id="")
+            ),
+        ]
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
