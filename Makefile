@@ -9,7 +9,7 @@ PORT ?= 8000
 # Parallel test processes (pytest-xdist); CI machines have 2 cores.
 TEST_WORKERS ?= auto
 
-.PHONY: install run test test-sqlite test-postgres lint format lock messages bench bench-chat clean
+.PHONY: install run test test-sqlite test-postgres lint format lock messages bench bench-chat bench-time clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,8 +46,12 @@ format: install
 	$(BIN)/ruff check --fix frontdesk tests
 	$(BIN)/ruff format frontdesk tests
 
-# Benchmarks (bench/README.md, results in docs/performance.md). `make bench-chat ARGS=--quick`.
-bench: bench-chat bench-time
+# Benchmarks (bench/README.md, results in docs/performance.md). `make bench` runs them all side by
+# side with the peer (django-helpdesk, installed into bench/.peer-venv) and prints one table; it
+# takes about an hour at 1M conversations. `make bench ARGS=--quick` is a check in a few minutes;
+# `make bench-chat ARGS=--quick` runs one of them alone.
+bench: install
+	$(BIN)/python bench/run.py $(ARGS)
 
 bench-chat: install
 	$(BIN)/python bench/chat_load.py $(ARGS)
