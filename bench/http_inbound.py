@@ -368,6 +368,7 @@ class Load:
     answered: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # key → (body, message id)
     answered_keys: list[str] = field(default_factory=list)
     _pending_customer: dict[str, Customer] = field(default_factory=dict)  # key → its writer
+    known: list[Customer] = field(default_factory=list)  # first message answered
     next_request: int = 0
     next_key: int = 0
     started_at: float = 0.0
@@ -409,7 +410,7 @@ class Load:
         if self.repeat_every and n % self.repeat_every == self.repeat_every - 1 and self.answered_keys:
             key = self.rng.choice(self.answered_keys)
             return "repeat", key, self.answered[key][0], key
-        known = [c for c in self.customers if c.first_answered]
+        known = self.known
         room = len(self.customers) < self.plan.customers
         if room and (not known or self.rng.random() < self.plan.new_share):
             customer, kind = self._new_customer(), "new"
@@ -498,8 +499,9 @@ class Load:
             if outcome.status in (200, 201) and outcome.message_id is not None and kind != "repeat":
                 self.answered[key] = (body, outcome.message_id)
                 self.answered_keys.append(key)
-                if customer is not None:
+                if customer is not None and not customer.first_answered:
                     customer.first_answered = True
+                    self.known.append(customer)
 
 
 async def floor(url: str, requests: int, concurrency: int, time_limit: float) -> dict[str, Any]:
