@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import normalize_newlines
+from django.utils.translation import gettext_lazy
 
 from ..lib.mentions import MENTION_RE
 from ..views.workspace import duration_words, full_when, when_words
@@ -89,25 +90,45 @@ def avatar(name: Any, size: str = "") -> SafeString:
     )
 
 
-@register.inclusion_tag("desk/_sla_clock.html")
-def sla_clock(conversation: Any) -> dict[str, Any]:
-    """The conversation's most pressing running clock as a badge: "First answer in 2 h",
-    "Overdue by 35 min" (docs/service.md). Nothing when no clock runs."""
+@register.simple_tag
+def sla_clock(conversation: Any) -> SafeString:
+    """The conversation's most pressing running clock as a badge: "First answer due in 2 h",
+    "Answer overdue by 35 min" (docs/service.md). Nothing when no clock runs."""
+    return sla_clock_html(conversation, timezone.now())
+
+
+# (target, overdue) → the badge's words, with the time left (or past) as `left`.
+_CLOCK_WORDS = {
+    ("first_response", False): gettext_lazy("First answer due in %(left)s"),
+    ("next_response", False): gettext_lazy("Answer due in %(left)s"),
+    ("promise", False): gettext_lazy("Promised answer in %(left)s"),
+    ("resolution", False): gettext_lazy("Resolution due in %(left)s"),
+    ("first_response", True): gettext_lazy("First answer overdue by %(left)s"),
+    ("next_response", True): gettext_lazy("Answer overdue by %(left)s"),
+    ("promise", True): gettext_lazy("Promise broken %(left)s ago"),
+    ("resolution", True): gettext_lazy("Resolution overdue by %(left)s"),
+}
+
+
+def sla_clock_html(conversation: Any, now: dt.datetime) -> SafeString:
+    """`sla_clock` for anything with a conversation's clock fields (a Conversation, an inbox row)."""
     from ..actions.sla import running_clock
 
     clock = running_clock(conversation)
     if clock is None:
-        return {"clock": None}
+        return mark_safe("")
     target, due = clock
-    now = timezone.now()
-    return {
-        "clock": {
-            "target": target,
-            "due": due,
-            "overdue": due <= now,
-            "left": duration_words(abs(due - now)),
-        }
-    }
+    overdue = due <= now
+    words = str(_CLOCK_WORDS[(target, overdue)]) % {"left": duration_words(abs(due - now))}
+    return format_html(
+        '<span class="badge sla-clock{}" data-testid="sla-clock" data-target="{}" title="{}">'
+        '<time datetime="{}">{}</time></span>',
+        " is-overdue" if overdue else "",
+        target,
+        full_when(due),
+        timezone.localtime(due).isoformat(),
+        words,
+    )
 
 
 @register.inclusion_tag("desk/conversation/_promise.html")
@@ -133,3 +154,11 @@ def promise_panel(conversation: Any) -> dict[str, Any]:
             "decided_by_queue": why.get("by") == "queue",
         }
     }
+
+
+@register.simple_tag
+def inbox_rows(rows: Any, tenant_slug: str) -> SafeString:
+    """The inbox's rows (views/inbox_rows.py: written in Python, the page's hottest loop)."""
+    from ..views.inbox_rows import render_rows
+
+    return render_rows(rows, tenant_slug)

@@ -55,6 +55,7 @@ from ..models import (
     Tag,
     Team,
 )
+from .inbox_rows import Row, rows_of
 from .workspace import PAGE_SIZE, decode_cursor, encode_cursor, last_event_id, workspace_view
 
 VIEWS: dict[str, Any] = {
@@ -255,20 +256,15 @@ def _cursor_of(conversation: Any, query: InboxQuery) -> str:
     return encode_cursor([conversation.rank, conversation.wait_key, conversation.pk])
 
 
-def page_of(member: Membership, query: InboxQuery, now: dt.datetime) -> tuple[list[Any], str]:
+def page_of(member: Membership, query: InboxQuery, now: dt.datetime) -> tuple[list[Row], str]:
     """One page of rows with everything a row shows, in a fixed number of queries; and the next cursor."""
     last_message = Message.objects.filter(conversation=OuterRef("pk")).exclude(direction=Direction.NOTE)
     last_message = last_message.order_by("-created_at", "-id")
-    qs = (
-        _ordered(filtered(member, query, now), query)
-        .select_related("customer", "channel", "assignee__user", "team")
-        .prefetch_related("tags", "customer__identities")
-        .annotate(
-            snippet=Left(Subquery(last_message.values("text")[:1]), SNIPPET_CHARS),
-            last_direction=Subquery(last_message.values("direction")[:1]),
-        )
+    qs = _ordered(filtered(member, query, now), query).annotate(
+        snippet=Left(Subquery(last_message.values("text")[:1]), SNIPPET_CHARS),
+        last_direction=Subquery(last_message.values("direction")[:1]),
     )
-    rows = list(qs[: PAGE_SIZE + 1])
+    rows = rows_of(qs, PAGE_SIZE + 1)
     next_cursor = ""
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]

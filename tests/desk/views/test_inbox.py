@@ -97,6 +97,39 @@ def test_each_row_shows_what_an_agent_needs_to_pick_it(agent_client, agent, thre
     assert "New" in text
 
 
+def test_what_customers_and_agents_wrote_is_shown_as_text_never_as_markup(agent_client, agent, api_channel):
+    conversation = receive(
+        api_channel, "<img src=x onerror=alert(1)> hi", email="x@example.org", name='<script>alert("n")</script>'
+    )
+    tag = TagFactory(tenant=agent.tenant, name="<b>vip</b>", color='red" onclick="alert(1)')
+    do_set_tags(agent, conversation, [tag])
+    Conversation.objects.filter(pk=conversation.pk).update(subject="<i>Subject</i>")
+
+    html = inbox(agent_client, view="all").content.decode()
+
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&quot;n&quot;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt; hi" in html
+    assert "&lt;i&gt;Subject&lt;/i&gt;" in html
+    assert "&lt;b&gt;vip&lt;/b&gt;" in html
+    assert 'onclick="alert' not in html
+
+
+def test_a_customer_without_a_name_is_shown_by_their_address(agent_client, api_channel):
+    receive(api_channel, "Hello", email="no.name@example.org", name="")
+
+    assert "no.name@example.org" in text_of(inbox(agent_client, view="all"))
+
+
+def test_rows_speak_the_agents_language(agent_client, agent, three):
+    do_set_priority(agent, three[0], "urgent")
+
+    text = text_of(agent_client.get("/t/rowery/", {"view": "mine"}, HTTP_ACCEPT_LANGUAGE="pl"))
+
+    assert "Pilny" in text
+    assert "czeka od 1 min" in text
+
+
 def test_a_row_shows_the_waiting_time_in_words(agent_client, three):
     Conversation.objects.filter(pk=three[0].pk).update(
         waiting_since=timezone.now() - dt.timedelta(hours=2, minutes=5)
