@@ -26,7 +26,8 @@ def numbers(response) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def sparse(api_channel):  # type: ignore[no-untyped-def]
+def sparse(api_channel, dense):  # type: ignore[no-untyped-def]
+    """Newer than `dense`: it arrives after it."""
     return receive(api_channel, LONG, subject="Question", email="a@example.org", external_id="c-1")
 
 

@@ -19,12 +19,17 @@ the one tenant:
 Conversations merged into another are found only by their number.
 
 In what order (`order`):
-  - "newest" (the default): newest activity first (Conversation.last_message_at, then id); the
-    conversation with the number typed ("123") first. Pages go through every match.
+  - "newest" (the default): the newest match first. A conversation's place is that of its
+    newest matching message, or, when it was found by its subject or its customer (name or
+    address), of its first message — whichever is newer; messages by id, which is the order they
+    arrived in. The conversation with the number typed ("123") first. Pages go through every
+    match, each conversation once. Customers found by name: the newest BEST_MATCH_CANDIDATES.
+    Read newest first from the index and stopped when the page is full (`_newest_first`), so a
+    word in most of a million messages costs what a rare one does.
   - "best": best match first. The conversation with the number typed comes first, then those of
     the customer whose address (email, phone, shop customer id) was typed, newest activity first,
     then the rest by score: a conversation's score is that of its best-matching document (a
-    message, note or reply, its subject, its customer's name) — bm25() on SQLite, ts_rank_cd on
+    message, note or reply, its subject, its customer's name) — BM25 on SQLite, ts_rank_cd on
     PostgreSQL — ties by newest activity. Only the BEST_MATCH_CANDIDATES newest matching
     documents of each kind (messages, subjects, names) are scored: when the words are in more
     documents than that, older ones do not take part (newest first still finds them). This keeps
@@ -40,11 +45,12 @@ as is. `message_id` is the message the snippet comes from (None for number, cust
 subject matches). `conversation` comes with customer (and its identities), assignee.user, team
 and channel loaded. Pass `next_cursor` as `before` for the next page, with the same `order`; it
 is an opaque string, made for one order (a cursor of the other order is Invalid). Newest first
-pages by (last_message_at, id) of the last hit. Best match pages by (tier, score, last_message_at,
-id) of the last hit: each page recomputes the scores and continues after that key, so while the
-shop's messages stay as they are every conversation comes once; a message arriving in between can
-shift a score slightly (bm25 and the candidate set depend on what is indexed), so a result may then
-rarely show on two pages or be skipped — as on any search ranked by relevance.
+pages by where its two streams of hits (messages; subjects and customers) stopped. Best match
+pages by (tier, score, last_message_at, id) of the last hit: each page recomputes the scores and
+continues after that key, so while the shop's messages stay as they are every conversation comes
+once; a message arriving in between can shift a score slightly (the candidate set depends on what
+is indexed), so a result may then rarely show on two pages or be skipped — as on any search ranked
+by relevance.
 """
 
 from __future__ import annotations
@@ -53,21 +59,20 @@ import datetime as dt
 import html
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
-from operator import or_
 from typing import Any, Literal, Protocol, cast
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q
+from django.db.models import Min
 from django.db.models.expressions import RawSQL
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from ..errors import Invalid
-from ..models import Conversation, Customer, CustomerIdentity, Tenant
+from ..models import Conversation, Customer, CustomerIdentity, Message, Tenant
 from .query import ParsedQuery, Term, highlight, parse
 
 __all__ = ["ORDERS", "Hit", "Order", "SearchPage", "search_conversations"]
@@ -78,7 +83,7 @@ ORDERS: tuple[Order, ...] = ("newest", "best")
 # Best match scores at most this many of the newest matching documents of each kind (messages,
 # subjects, customer names), so its cost does not grow with how common the words are.
 BEST_MATCH_CANDIDATES = 500
-_CURSOR = re.compile(r"([0-9]{1,19})_([0-9]{1,19})")
+_CURSOR = re.compile(r"n([0-9]{1,18}|x)_([0-9]{1,18}|x)")
 # Best match: "b<tier>_<score>_<microseconds>_<id>", the score as Python writes a float.
 _BEST_CURSOR = re.compile(
     r"b([01])_(-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?)_([0-9]{1,19})_([0-9]{1,19})"
@@ -123,19 +128,18 @@ def _invalid_cursor() -> Invalid:
     )
 
 
-def encode_cursor(conversation: Conversation) -> str:
-    return f"{_microseconds(conversation.last_message_at)}_{conversation.pk}"
+def encode_cursor(positions: tuple[int | None, int | None]) -> str:
+    """A newest-first position: where each stream (messages, titles) stopped; "x" for the start."""
+    return "n" + "_".join("x" if p is None else str(p) for p in positions)
 
 
-def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    """(last_message_at, id) from a cursor made by `encode_cursor`; Invalid when it is not one."""
+def decode_cursor(cursor: str) -> tuple[int | None, int | None]:
+    """The positions of a cursor made by `encode_cursor`; Invalid when it is not one."""
     match = _CURSOR.fullmatch(str(cursor).strip())
-    try:
-        if match is None:
-            raise ValueError(cursor)
-        return _EPOCH + dt.timedelta(microseconds=int(match.group(1))), int(match.group(2))
-    except (ValueError, OverflowError):
-        raise _invalid_cursor() from None
+    if match is None:
+        raise _invalid_cursor()
+    messages, titles = (None if g == "x" else int(g) for g in match.groups())
+    return messages, titles
 
 
 # A best-match position: (tier, -score, -microseconds of last_message_at, -id); smaller comes first.
@@ -166,10 +170,21 @@ class Backend(Protocol):
     """What sqlite.py and postgres.py provide. `prepared` is the backend's form of the terms."""
 
     def prepare(self, connection: BaseDatabaseWrapper, terms: Sequence[Term]) -> str: ...
-    def conversation_ids_sql(self, tenant_id: int, prepared: str) -> tuple[str, list[Any]]: ...
+    def message_hits(
+        self, connection: BaseDatabaseWrapper, tenant_id: int, prepared: str, before: int | None, n: int
+    ) -> list[tuple[int, int]]: ...
+    def subject_hits(
+        self, connection: BaseDatabaseWrapper, tenant_id: int, prepared: str, before: int | None, n: int
+    ) -> list[int]: ...
+    def customer_hits(
+        self, connection: BaseDatabaseWrapper, tenant_id: int, prepared: str, cap: int
+    ) -> list[int]: ...
+    def newer_matches(
+        self, connection: BaseDatabaseWrapper, tenant_id: int, prepared: str, after: Sequence[tuple[int, int]]
+    ) -> set[tuple[int, int]]: ...
     def customer_ids_sql(self, tenant_id: int, prepared: str) -> tuple[str, list[Any]]: ...
     def ranked_documents(
-        self, connection: BaseDatabaseWrapper, tenant_id: int, prepared: str, cap: int
+        self, connection: BaseDatabaseWrapper, tenant_id: int, prepared: str, cap: int, terms: Sequence[Term]
     ) -> tuple[list[tuple[int, int, float]], list[tuple[int, float]], list[tuple[int, float]]]: ...
     def snippets(
         self,
@@ -242,32 +257,177 @@ def search_conversations(
         return _best_match(
             backend, tenant_id, parsed, prepared, by_address, pinned_hits, limit=limit, cursor=best_cursor
         )
-    conditions = []
-    if by_address:
-        conditions.append(Q(customer_id__in=by_address))
-    if prepared:
-        # Subqueries filtered on the tenant inside the index query, never after a LIMIT.
-        sql, params = backend.conversation_ids_sql(tenant_id, prepared)
-        conditions.append(Q(pk__in=RawSQL(sql, params)))  # noqa: S611 - constant SQL, bound params
-        sql, params = backend.customer_ids_sql(tenant_id, prepared)
-        conditions.append(Q(customer_id__in=RawSQL(sql, params)))  # noqa: S611 - constant SQL, bound params
-    if not conditions:
-        return SearchPage(hits=pinned_hits, query=parsed.text)
-
-    found = conversations.filter(reduce(or_, conditions), merged_into__isnull=True)
-    if pinned is not None:
-        found = found.exclude(pk=pinned.pk)
-    if newest_cursor is not None:
-        at, pk = newest_cursor
-        found = found.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk))
-    wanted = limit - len(pinned_hits)
-    rows = list(found.order_by("-last_message_at", "-pk")[: wanted + 1])
-    more = len(rows) > wanted
-    rows = rows[:wanted]
-    hits = pinned_hits + _explain(backend, tenant_id, parsed, prepared, rows, by_address)
-    return SearchPage(
-        hits=hits, next_cursor=encode_cursor(rows[-1]) if more and rows else None, query=parsed.text
+    return _newest_first(
+        backend,
+        tenant_id,
+        parsed,
+        prepared,
+        by_address,
+        pinned,
+        pinned_hits,
+        limit=limit,
+        cursor=newest_cursor,
     )
+
+
+# A hit in a stream: (key, conversation id, position in its stream).
+Key = tuple[int, int, int]
+# Hits read from a stream at a time, and at most this many batches for one page.
+STREAM_BATCH = 50
+MAX_ROUNDS = 20
+
+
+class _Stream:
+    """Hits of one kind, newest first, read from the database in batches as they are needed.
+
+    `fetch(before, n)` returns hits (key, conversation id, position) with positions below `before`
+    (None: from the newest), in descending position, and whether there may be more; `position`
+    is that of the last hit taken, so a page's cursor can start the next page right after it."""
+
+    def __init__(self, fetch: Callable[[int | None, int], tuple[list[Key], bool]], position: int | None):
+        self.fetch = fetch
+        self.position = position
+        self._read_to = position
+        self._buffer: deque[Key] = deque()
+        self._more = True
+
+    def head(self) -> Key | None:
+        while not self._buffer and self._more:
+            batch, self._more = self.fetch(self._read_to, STREAM_BATCH)
+            self._buffer.extend(batch)
+            if batch:
+                self._read_to = batch[-1][2]
+        return self._buffer[0] if self._buffer else None
+
+    def take(self) -> Key:
+        hit = self._buffer.popleft()
+        self.position = hit[2]
+        return hit
+
+
+def _newest_first(
+    backend: Backend,
+    tenant_id: int,
+    parsed: ParsedQuery,
+    prepared: str,
+    by_address: set[int],
+    pinned: Conversation | None,
+    pinned_hits: list[Hit],
+    *,
+    limit: int,
+    cursor: tuple[int | None, int | None] | None,
+) -> SearchPage:
+    """A page of conversations in the order of their newest match (see the module docstring).
+
+    Two streams are merged: matching messages (key: the message id) and conversations whose
+    subject or customer matched (key: their first message's id), both newest first. A hit
+    counts only if it is its conversation's newest: a message hit when the conversation has no
+    newer matching message, a subject or customer hit when it has no matching message at all from
+    its first one on; so each conversation comes once, at its newest match, on whichever page.
+    Each batch of hits is checked in one query (`newer_matches`), and reading stops as soon as
+    the page is full: a word in most of a million messages costs what a rare one does."""
+    customers = set(by_address)
+    if prepared:
+        customers |= set(backend.customer_hits(connection, tenant_id, prepared, BEST_MATCH_CANDIDATES))
+    if not prepared and not customers:
+        return SearchPage(hits=pinned_hits, query=parsed.text)
+    message_position, title_position = cursor or (None, None)
+
+    def messages(before: int | None, n: int) -> tuple[list[Key], bool]:
+        if not prepared:
+            return [], False
+        found = backend.message_hits(connection, tenant_id, prepared, before, n)
+        return [(m, c, m) for m, c in found], len(found) == n
+
+    def titles(before: int | None, n: int) -> tuple[list[Key], bool]:
+        return _title_hits(backend, tenant_id, prepared, customers, before, n)
+
+    streams = (_Stream(messages, message_position), _Stream(titles, title_position))
+    skip = {pinned.pk} if pinned is not None else set()
+    wanted = limit - len(pinned_hits)
+    page: list[tuple[int, int | None]] = []  # (conversation id, message id or None)
+    next_cursor: tuple[int | None, int | None] | None = None
+    more = False
+    for _round in range(MAX_ROUNDS):
+        batch: list[tuple[int, int, int, tuple[int | None, int | None]]] = []
+        while len(batch) < STREAM_BATCH:
+            heads = [stream.head() for stream in streams]
+            if heads[0] is None and heads[1] is None:
+                break
+            # The higher key first; on a tie the message (its conversation's first message).
+            kind = 0 if heads[1] is None or (heads[0] is not None and heads[0][0] >= heads[1][0]) else 1
+            key, conversation_id, _position = streams[kind].take()
+            if conversation_id not in skip:
+                batch.append((kind, key, conversation_id, (streams[0].position, streams[1].position)))
+        if not batch:
+            break
+        # A message hit needs no newer match in its conversation; a title hit none from its key on.
+        checked = [(c, k if kind == 0 else k - 1) for kind, k, c, _p in batch]
+        newer = backend.newer_matches(connection, tenant_id, prepared, checked) if prepared else set()
+        live = set(
+            Conversation.objects.filter(
+                tenant_id=tenant_id, pk__in={c for _k, _key, c, _p in batch}, merged_into__isnull=True
+            ).values_list("pk", flat=True)
+        )
+        for (kind, key, conversation_id, positions), pair in zip(batch, checked, strict=True):
+            if pair in newer or conversation_id in skip or conversation_id not in live:
+                continue
+            if len(page) == wanted:
+                more = True
+                break
+            skip.add(conversation_id)
+            page.append((conversation_id, key if kind == 0 else None))
+            next_cursor = positions
+        if more or all(stream.head() is None for stream in streams):
+            break
+    else:
+        # Bounded work: a page cut short here continues where the reading stopped.
+        more = True
+        next_cursor = (streams[0].position, streams[1].position)
+
+    loaded = {
+        c.pk: c
+        for c in Conversation.objects.filter(tenant_id=tenant_id, pk__in=[c for c, _m in page])
+        .select_related("customer", "assignee__user", "team", "channel")
+        .prefetch_related("customer__identities")
+    }
+    rows = [loaded[c] for c, _m in page if c in loaded]
+    chosen = dict(page)
+    hits = pinned_hits + _explain(backend, tenant_id, parsed, prepared, rows, by_address, chosen=chosen)
+    return SearchPage(
+        hits=hits,
+        next_cursor=encode_cursor(next_cursor) if more and next_cursor is not None else None,
+        query=parsed.text,
+    )
+
+
+def _title_hits(
+    backend: Backend, tenant_id: int, prepared: str, customers: set[int], before: int | None, n: int
+) -> tuple[list[Key], bool]:
+    """(first message id, conversation id, conversation id) of conversations whose subject matches
+    or whose customer is one of `customers`, conversation id below `before`, newest first.
+
+    Two lists, each newest first, merged: what is below the last id of a full list may be missing
+    items of that list, so only what is above both lists' ends is returned (at least one row)."""
+    subjects = backend.subject_hits(connection, tenant_id, prepared, before, n) if prepared else []
+    of_customers: list[int] = []
+    if customers:
+        found = Conversation.objects.filter(
+            tenant_id=tenant_id, customer_id__in=customers, merged_into__isnull=True
+        )
+        if before is not None:
+            found = found.filter(pk__lt=before)
+        of_customers = list(found.order_by("-pk").values_list("pk", flat=True)[:n])
+    floor = max([ids[-1] for ids in (subjects, of_customers) if len(ids) == n], default=0)
+    ids = sorted({c for c in (*subjects, *of_customers) if c >= floor}, reverse=True)
+    firsts = dict(
+        Message.objects.filter(tenant_id=tenant_id, conversation_id__in=ids)
+        .values("conversation_id")
+        .annotate(first=Min("id"))
+        .values_list("conversation_id", "first")
+    )
+    full = len(subjects) == n or len(of_customers) == n
+    return [(firsts.get(c, 0), c, c) for c in ids], full
 
 
 def _best_match(
@@ -289,7 +449,7 @@ def _best_match(
     by_name: dict[int, float] = {}
     if prepared:
         messages, subjects, names = backend.ranked_documents(
-            connection, tenant_id, prepared, BEST_MATCH_CANDIDATES
+            connection, tenant_id, prepared, BEST_MATCH_CANDIDATES, parsed.terms
         )
         for conversation_id, message_id, score in messages:
             if conversation_id not in scored or score > scored[conversation_id][0]:

@@ -372,16 +372,6 @@ def prepare(connection: BaseDatabaseWrapper, terms: Sequence[Term]) -> str:
         return cursor.fetchone()[0] or ""
 
 
-def conversation_ids_sql(tenant_id: int, query: str) -> tuple[str, list[Any]]:
-    """A subquery: ids of the tenant's conversations with a message or subject matching the query."""
-    sql = (
-        "SELECT s.conversation_id FROM desk_search_message s WHERE s.tenant_id = %s AND s.tsv @@ %s::tsquery"
-        " UNION"
-        " SELECT s.conversation_id FROM desk_search_subject s WHERE s.tenant_id = %s AND s.tsv @@ %s::tsquery"
-    )
-    return sql, [tenant_id, query, tenant_id, query]
-
-
 def customer_ids_sql(tenant_id: int, query: str) -> tuple[str, list[Any]]:
     sql = "SELECT s.customer_id FROM desk_search_customer s WHERE s.tenant_id = %s AND s.tsv @@ %s::tsquery"
     return sql, [tenant_id, query]
@@ -411,10 +401,16 @@ _RANKED = (
 
 
 def _newest_matches(
-    cursor: Any, ranked: tuple[str, str, str, str, str], tenant_id: int, query: str, cap: int
+    cursor: Any,
+    ranked: tuple[str, str, str, str, str],
+    tenant_id: int,
+    query: str,
+    cap: int,
+    before: int | None = None,
 ) -> list[tuple[Any, ...]]:
-    """The newest `cap` rows of the tenant in a side table matching `query`: (id, conversation
-    id or None, ts_rank_cd). Two statements, each bounded, instead of one the planner gets wrong.
+    """The newest `cap` rows of the tenant in a side table matching `query` (with an id below
+    `before`): (id, conversation id or None, ts_rank_cd). Two statements, each bounded, instead
+    of one the planner gets wrong.
 
     With `ORDER BY id DESC LIMIT cap`, PostgreSQL walks the primary key backwards and tests every
     row, because it estimates any prefix query to match a few percent of rows: fast for a common
@@ -431,14 +427,18 @@ def _newest_matches(
         f"SELECT s.{key}, {conversation}, ts_rank_cd(s.tsv, %s::tsquery, {RANK_NORMALIZATION})::float8"  # noqa: S608 - constants from _RANKED
         f" FROM {table} s{join} WHERE s.tenant_id = %s{condition}"
     )
-    cursor.execute(f"SELECT max({key}) FROM {table}")  # noqa: S608 - constants
+    if before is None:
+        cursor.execute(f"SELECT max({key}) FROM {table}")  # noqa: S608 - constants
+    else:
+        cursor.execute(f"SELECT max({key}) FROM {table} WHERE {key} < %s", [before])  # noqa: S608 - constants
     newest = cursor.fetchone()[0]
     if newest is None:
         return []
     boundary = newest - RECENT_ROWS[table]
     cursor.execute(
-        f"{select} AND s.{key} > %s AND ts_match_vq(s.tsv, %s::tsquery) ORDER BY s.{key} DESC LIMIT %s",
-        [query, tenant_id, boundary, query, cap],
+        f"{select} AND s.{key} > %s AND s.{key} <= %s AND ts_match_vq(s.tsv, %s::tsquery)"
+        f" ORDER BY s.{key} DESC LIMIT %s",
+        [query, tenant_id, boundary, newest, query, cap],
     )
     rows = list(cursor.fetchall())
     if len(rows) < cap and boundary > 0:
@@ -450,8 +450,53 @@ def _newest_matches(
     return rows
 
 
+def message_hits(
+    connection: BaseDatabaseWrapper, tenant_id: int, query: str, before: int | None, n: int
+) -> list[tuple[int, int]]:
+    """(message id, conversation id) of the tenant's `n` newest messages matching `query` with an
+    id below `before`, newest first (`_newest_matches`)."""
+    with connection.cursor() as cursor:
+        rows = _newest_matches(cursor, _RANKED[0], tenant_id, query, n, before)
+    return [(message_id, conversation_id) for message_id, conversation_id, _rank in rows]
+
+
+def subject_hits(
+    connection: BaseDatabaseWrapper, tenant_id: int, query: str, before: int | None, n: int
+) -> list[int]:
+    """Ids of the tenant's `n` newest conversations (not merged away) whose subject matches, with
+    an id below `before`, newest first."""
+    with connection.cursor() as cursor:
+        rows = _newest_matches(cursor, _RANKED[1], tenant_id, query, n, before)
+    return [conversation_id for conversation_id, _same, _rank in rows]
+
+
+def customer_hits(connection: BaseDatabaseWrapper, tenant_id: int, query: str, cap: int) -> list[int]:
+    """Ids of the tenant's `cap` newest customers whose name matches."""
+    with connection.cursor() as cursor:
+        rows = _newest_matches(cursor, _RANKED[2], tenant_id, query, cap)
+    return [customer_id for customer_id, _none, _rank in rows]
+
+
+def newer_matches(
+    connection: BaseDatabaseWrapper, tenant_id: int, query: str, after: Sequence[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """The (conversation id, message id) pairs whose conversation has a message matching `query`
+    with an id above the pair's (through the side table's conversation index)."""
+    if not after:
+        return set()
+    sql = (
+        "SELECT DISTINCT w.conversation_id, w.after FROM desk_search_message s"
+        " JOIN unnest(%s::bigint[], %s::bigint[]) AS w(conversation_id, after)"
+        " ON s.conversation_id = w.conversation_id AND s.message_id > w.after"
+        " WHERE s.tenant_id = %s AND s.tsv @@ %s::tsquery"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[c for c, _m in after], [m for _c, m in after], tenant_id, query])
+        return {(row[0], row[1]) for row in cursor.fetchall()}
+
+
 def ranked_documents(
-    connection: BaseDatabaseWrapper, tenant_id: int, query: str, cap: int
+    connection: BaseDatabaseWrapper, tenant_id: int, query: str, cap: int, terms: Sequence[Term]
 ) -> tuple[list[tuple[int, int, float]], list[tuple[int, float]], list[tuple[int, float]]]:
     """The newest `cap` matching messages, subjects and customer names of the tenant, scored.
 

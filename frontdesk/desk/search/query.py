@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.utils.safestring import SafeString, mark_safe
 
@@ -144,6 +145,43 @@ def parse(text: str, *, country: str = "PL") -> ParsedQuery:
         # The shop's own customer ids ("KL-10423") and anything stored as typed.
         addresses.append(text)
     return ParsedQuery(text=text, number=number, addresses=tuple(addresses), terms=terms_of(text))
+
+
+# BM25's constants, as FTS5's bm25() has them, and the typical length in words of what is scored
+# (a customer's message or a reply; a subject; a name), against which length counts.
+BM25_K1 = 1.2
+BM25_B = 0.75
+TYPICAL_WORDS = {"message": 60.0, "subject": 6.0, "name": 2.0}
+
+
+@lru_cache(maxsize=65536)
+def _folded_token(token: str) -> str:
+    return fold(token)
+
+
+def words_of(text: str) -> list[str]:
+    """The folded words of a text, as the index cuts them."""
+    return [_folded_token(w) for w in _WORD.findall(text.lower())]
+
+
+def scores(texts: Sequence[str], terms: Sequence[Term], typical_words: float) -> list[float]:
+    """A BM25 score of each text for the terms (higher is better), without the terms' rarity.
+
+    Term frequency saturates (k1) and texts longer than `typical_words` weigh less, shorter ones
+    more (b). Every scored text holds every term (the search asks for all of them), so how rare
+    each word is in the whole index — the part of BM25 that costs reading every match of every
+    word — would only weigh the words against each other; it is left out.
+    """
+    result = []
+    for text in texts:
+        words = words_of(text)
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(words) / typical_words)
+        total = 0.0
+        for term in terms:
+            count = sum(1 for w in words if term.matches(w))
+            total += count * (BM25_K1 + 1) / (count + norm)
+        result.append(total)
+    return result
 
 
 def _collapse(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Keeping the search triggers in place after migrations."""
+"""Keeping the search triggers in place after migrations, and their functions on every connection."""
 
 from __future__ import annotations
 
@@ -25,3 +25,13 @@ def restore_search_triggers(sender: Any, using: str = "default", **kwargs: Any) 
     from . import sqlite
 
     sqlite.install(connection)
+
+
+def add_search_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """When a database connection opens (connection_created): SQLite's search triggers call a
+    function of ours (`frontdesk_words`, filling the word list), which each connection must have."""
+    if connection.vendor != "sqlite":
+        return
+    from . import sqlite
+
+    sqlite.register_functions(connection)

@@ -89,3 +89,45 @@ def test_triggers_dropped_by_a_table_rebuild_come_back_after_migrate(tenant, for
     conversation = receive(form, "Rower przyjechał porysowany", email="a@example.org")
 
     assert numbers(tenant, "porysowany") == [conversation.number]
+
+
+@on_sqlite
+def test_a_prefix_finds_words_that_arrive_later_through_the_word_list(tenant, form):
+    receive(form, "Pytanie o kask", email="a@example.org")
+    later = receive(form, "Kaskada błędów w aplikacji", email="b@example.org")
+
+    assert numbers(tenant, "kaskad") == [later.number]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT word FROM desk_search_word WHERE word LIKE 'kask%' ORDER BY word")
+        assert [row[0] for row in cursor.fetchall()] == ["kask", "kaskada"]
+
+
+@on_sqlite
+def test_a_prefix_of_very_many_words_still_finds_them_all(tenant, form):
+    letters = "abcdefghij"
+    words = [f"kask{a}{b}" for a in letters for b in letters]  # 100 words: more than are written out
+    for i in range(0, len(words), 25):
+        receive(form, " ".join(words[i : i + 25]), email=f"c{i}@example.org")
+
+    assert len(numbers(tenant, "kask")) == 4
+    assert len(numbers(tenant, "kaskj")) == 1
+
+
+@on_sqlite
+def test_an_old_index_without_the_tenant_column_is_made_again_on_migrate(tenant, form):
+    conversation = receive(form, "Zgubiona przesyłka", subject="Przesyłka", email="a@example.org", name="Ola")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE desk_search_message")
+        cursor.execute("CREATE VIRTUAL TABLE desk_search_message USING fts5(body)")
+
+    restore_search_triggers(sender=None, using="default")
+
+    assert numbers(tenant, "zgubiona") == [conversation.number]
+
+
+def test_the_shop_itself_is_not_a_word_to_find(tenant, form, other_tenant):
+    receive(form, "Zwykła sprawa", email="a@example.org")
+    receive(ChannelFactory(tenant=other_tenant, kind="form"), "Inna sprawa", email="b@example.org")
+
+    for query in (f"t{tenant.pk}", f"t{other_tenant.pk}", "tenant"):
+        assert numbers(tenant, query) == [], query

@@ -39,7 +39,7 @@ def best(tenant, query, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def age(conversation, days):  # type: ignore[no-untyped-def]
-    """Make the conversation's last activity `days` ago (what newest-first and ties go by)."""
+    """Make the conversation's last activity `days` ago (what best match's ties go by)."""
     Conversation.objects.filter(pk=conversation.pk).update(
         last_message_at=timezone.now() - dt.timedelta(days=days)
     )
@@ -64,13 +64,13 @@ def form(tenant):  # type: ignore[no-untyped-def]
 
 
 def test_the_denser_match_comes_first_even_when_older(tenant, form):
-    mentions_once = receive(
-        form, f"{FILLER} Przy okazji: czy macie kask dla dziecka?", subject="Pytanie", email="a@example.org"
-    )
     about_it = receive(
         form, "Kask pękł. Kask był nowy, kask z gwarancją.", subject="Reklamacja", email="b@example.org"
     )
     age(about_it, 30)
+    mentions_once = receive(
+        form, f"{FILLER} Przy okazji: czy macie kask dla dziecka?", subject="Pytanie", email="a@example.org"
+    )
 
     assert numbers(tenant, "kask") == [mentions_once.number, about_it.number]
     assert best(tenant, "kask") == [about_it.number, mentions_once.number]

@@ -39,6 +39,10 @@ def hits(response):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sparse_and_dense(form):  # type: ignore[no-untyped-def]
     """(newer conversation mentioning "kask" once in a long message, older one about a kask)."""
+    dense = receive(
+        form, "Kask pękł, kask z gwarancją, kask do wymiany.", subject="Kask", email="b@example.org"
+    )
+    Conversation.objects.filter(pk=dense.pk).update(last_message_at=timezone.now() - dt.timedelta(days=30))
     sparse = receive(
         form,
         "Dzień dobry, zamówienie dotarło wczoraj, kurier był miły, faktura w paczce, wszystko dobrze. "
@@ -46,10 +50,6 @@ def sparse_and_dense(form):  # type: ignore[no-untyped-def]
         subject="Pytanie",
         email="a@example.org",
     )
-    dense = receive(
-        form, "Kask pękł, kask z gwarancją, kask do wymiany.", subject="Kask", email="b@example.org"
-    )
-    Conversation.objects.filter(pk=dense.pk).update(last_message_at=timezone.now() - dt.timedelta(days=30))
     return sparse, dense
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.db import connection
-from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +12,7 @@ from frontdesk.desk.actions.conversations import do_add_note, do_merge, do_reply
 from frontdesk.desk.actions.customers import do_update_customer
 from frontdesk.desk.actions.inbound import do_receive_inbound
 from frontdesk.desk.errors import Invalid
-from frontdesk.desk.models import Conversation, Message
+from frontdesk.desk.models import Message
 from frontdesk.desk.search import search_conversations
 from tests.factories import ChannelFactory, receive
 
@@ -24,13 +21,6 @@ pytestmark = pytest.mark.django_db
 
 def numbers(tenant, query, **kwargs):  # type: ignore[no-untyped-def]
     return [hit.number for hit in search_conversations(tenant.pk, query, **kwargs).hits]
-
-
-def age(conversation, days):  # type: ignore[no-untyped-def]
-    """Make the conversation's last activity `days` ago (what newest-first is ordered by)."""
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_message_at=timezone.now() - dt.timedelta(days=days)
-    )
 
 
 @pytest.fixture
@@ -130,36 +120,65 @@ def test_the_subject_is_searched_too(tenant, form):
     assert page.hits[0].snippet_html == "Reklamacja butów <mark>trekkingowych</mark>"
 
 
-def test_newest_activity_comes_first(tenant, form):
+def test_the_newest_match_comes_first(tenant, form, agent):
     old = receive(form, "rower górski", email="a@example.org")
     new = receive(form, "rower miejski", email="b@example.org")
     middle = receive(form, "rower szosowy", email="c@example.org")
-    age(old, 10)
-    age(middle, 5)
+    assert numbers(tenant, "rower") == [middle.number, new.number, old.number]
 
-    assert numbers(tenant, "rower") == [new.number, middle.number, old.number]
+    do_reply(agent, old, "Rower wyślemy jutro.")  # a newer match: first now
+    do_reply(agent, middle, "Dziękujemy za cierpliwość.")  # newer, but no match: stays
+
+    assert numbers(tenant, "rower") == [old.number, middle.number, new.number]
+
+
+def test_a_conversation_comes_once_at_its_newest_match_on_any_page(tenant, form, agent):
+    first = receive(form, "paczka nie doszła", email="a@example.org")
+    second = receive(form, "paczka uszkodzona", email="b@example.org")
+    for text in ("paczka jest u kuriera", "paczka dotrze jutro", "paczka doręczona"):
+        do_reply(agent, first, text)
+    third = receive(form, "gdzie moja paczka", email="c@example.org")
+
+    pages = [walk(tenant, "paczka", limit=limit) for limit in (1, 2, 3, 20)]
+
+    for seen, _count in pages:
+        assert seen == [third.number, first.number, second.number]
+
+
+def test_subjects_and_customer_names_count_as_the_first_message(tenant, form):
+    by_subject = receive(form, "Treść", subject="Reklamacja kasku", email="a@example.org")
+    by_message = receive(form, "Reklamacja roweru", email="b@example.org")
+    by_name = receive(form, "Dzień dobry", email="c@example.org", name="Jan Reklamacja")
+    receive(form, "Inna sprawa", email="d@example.org")
+
+    seen, _count = walk(tenant, "reklamacja", limit=1)
+
+    assert seen == [by_name.number, by_message.number, by_subject.number]
+
+
+def walk(tenant, query, *, limit):  # type: ignore[no-untyped-def]
+    """Every page of a newest-first search, following next_cursor: (numbers, pages)."""
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = search_conversations(tenant.pk, query, limit=limit, before=cursor)
+        seen += [hit.number for hit in page.hits]
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None or pages > 50:
+            return seen, pages
 
 
 def test_pages_continue_with_the_cursor_without_repeats_or_gaps(tenant, form):
     created = [receive(form, f"zwrot numer {i}", email=f"c{i}@example.org") for i in range(7)]
-    for days, conversation in enumerate(reversed(created)):
-        age(conversation, days)
 
-    seen, cursor, pages = [], None, 0
-    while True:
-        page = search_conversations(tenant.pk, "zwrot", limit=3, before=cursor)
-        seen += [hit.number for hit in page.hits]
-        pages += 1
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen, pages = walk(tenant, "zwrot", limit=3)
 
     assert seen == [c.number for c in reversed(created)]
     assert pages == 3
 
 
 def test_a_malformed_cursor_is_invalid_input(tenant):
-    for cursor in ("nonsense", "1_", "99999999999999999999_1", "-5_3"):
+    for cursor in ("nonsense", "1_", "n1_", "n99999999999999999999_1", "n-5_3", "nx_x_1", "b0_1.0_1_1"):
         with pytest.raises(Invalid):
             search_conversations(tenant.pk, "zwrot", before=cursor)
 
