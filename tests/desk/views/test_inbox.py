@@ -99,7 +99,10 @@ def test_each_row_shows_what_an_agent_needs_to_pick_it(agent_client, agent, thre
 
 def test_what_customers_and_agents_wrote_is_shown_as_text_never_as_markup(agent_client, agent, api_channel):
     conversation = receive(
-        api_channel, "<img src=x onerror=alert(1)> hi", email="x@example.org", name='<script>alert("n")</script>'
+        api_channel,
+        "<img src=x onerror=alert(1)> hi",
+        email="x@example.org",
+        name='<script>alert("n")</script>',
     )
     tag = TagFactory(tenant=agent.tenant, name="<b>vip</b>", color='red" onclick="alert(1)')
     do_set_tags(agent, conversation, [tag])
