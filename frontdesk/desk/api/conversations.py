@@ -80,12 +80,12 @@ class ConversationFilters(Schema):
         min_length=1,
         max_length=200,
         description="Search: words (in messages, notes, subjects, customer names), `#123`, an email "
-        "address, a phone number or a shop customer id. Results come latest activity first, or best "
+        "address, a phone number or a shop customer id. Results come newest match first, or best "
         "match first with `order=best`; not combined with other filters or sorts.",
     )
     order: Literal["newest", "best"] = Field(
         "newest",
-        description="Only with `q`: `newest` (latest activity first, the default) or `best` (best match "
+        description="Only with `q`: `newest` (newest match first, the default) or `best` (best match "
         "first: relevance of the matching messages, subjects and customer names, among the newest "
         "500 matching documents of each kind; see docs/search.md). Cursors are for one order.",
     )

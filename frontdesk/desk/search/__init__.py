@@ -385,12 +385,7 @@ def _newest_first(
         more = True
         next_cursor = (streams[0].position, streams[1].position)
 
-    loaded = {
-        c.pk: c
-        for c in Conversation.objects.filter(tenant_id=tenant_id, pk__in=[c for c, _m in page])
-        .select_related("customer", "assignee__user", "team", "channel")
-        .prefetch_related("customer__identities")
-    }
+    loaded = _conversations(tenant_id, [c for c, _m in page])
     rows = [loaded[c] for c, _m in page if c in loaded]
     chosen = dict(page)
     hits = pinned_hits + _explain(backend, tenant_id, parsed, prepared, rows, by_address, chosen=chosen)
@@ -493,12 +488,7 @@ def _best_match(
     wanted = limit - len(pinned_hits)
     page = keyed[:wanted]
     more = len(keyed) > wanted
-    loaded = {
-        c.pk: c
-        for c in Conversation.objects.filter(tenant_id=tenant_id, pk__in=[pk for _key, pk in page])
-        .select_related("customer", "assignee__user", "team", "channel")
-        .prefetch_related("customer__identities")
-    }
+    loaded = _conversations(tenant_id, [pk for _key, pk in page])
     conversations = [loaded[pk] for _key, pk in page if pk in loaded]
     # The snippet shows the best-matching document: that message, or the subject (None).
     best_documents = {pk: message_id for pk, (_score, message_id) in scored.items()}
@@ -510,6 +500,16 @@ def _best_match(
         next_cursor=encode_best_cursor(page[-1][0]) if more and page else None,
         query=parsed.text,
     )
+
+
+def _conversations(tenant_id: int, ids: list[int]) -> dict[int, Conversation]:
+    """The tenant's conversations by id, with what a hit shows loaded."""
+    found = (
+        Conversation.objects.filter(tenant_id=tenant_id, pk__in=ids)
+        .select_related("customer", "assignee__user", "team", "channel")
+        .prefetch_related("customer__identities")
+    )
+    return {c.pk: c for c in found}
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
