@@ -49,6 +49,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import migrate, text_table  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 DRAIN_SECONDS = 10.0
@@ -736,10 +739,7 @@ def table(result: dict[str, Any]) -> str:
             f"{f(result['server']['cpu_seconds'])} / {f(result['seconds']['sending'])}",
         ),
     ]
-    width = max(len(name) for name, _ in rows)
-    lines = ["Frontdesk live chat load test", "-" * (width + 24)]
-    lines += [f"{name:<{width}}  {value}" for name, value in rows]
-    return "\n".join(lines)
+    return text_table("Frontdesk live chat load test", rows, rule=24)
 
 
 # --- Main -------------------------------------------------------------------------------------------
@@ -751,7 +751,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=None, help="messages per visitor (6; --quick: 5)")
     parser.add_argument("--agents", type=int, default=4, help="agents, each with an open agent socket")
     parser.add_argument(
-        "--interval", type=float, default=None, help="seconds between a visitor's messages (20: a person typing; --quick: 1)"
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds between a visitor's messages (20: a person typing; --quick: 1)",
     )
     parser.add_argument("--reply-ratio", type=float, default=0.1, help="share of messages agents answer")
     parser.add_argument("--quick", action="store_true", help="small and short (20 s limit)")
@@ -800,17 +803,7 @@ def main(argv: list[str] | None = None) -> int:
     server: Server | None = None
     tail = ""
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "frontdesk", "migrate", "--no-input", "-v", "0"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"migrate failed:\n{done.stderr[-3000:]}")
+        migrate(env, timeout=600)
         shop = run_helper(env, "--setup", str(args.agents), timeout=300)
         load_before = os.getloadavg()[0]
         server = Server(env, port, folder / "server.log")

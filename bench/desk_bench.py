@@ -32,7 +32,6 @@ import json
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,14 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+from common import interpolated_percentile as percentile  # noqa: E402
+from common import migrate  # noqa: E402
 
 
 # --- The child: build and measure inside Django ----------------------------------------------------
@@ -293,10 +286,7 @@ def main() -> int:
         }
         for name in ("REDIS_URL", "FRONTDESK_TEST_DB_NAME"):
             env.pop(name, None)
-        frontdesk = [sys.executable, "-m", "frontdesk"]
-        subprocess.run(
-            [*frontdesk, "migrate", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=600
-        )
+        migrate(env, timeout=600)
         argv = [sys.executable, __file__, "--child", "--sizes", ",".join(map(str, args.sizes))]
         argv += [
             "--samples",

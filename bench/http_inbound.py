@@ -75,6 +75,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chat_load import HOST, Server, free_port, ms, percentile, server_env
+from common import text_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNATURE_HEADER = "X-Frontdesk-Signature"
@@ -723,10 +724,7 @@ def table(result: dict[str, Any]) -> str:
         ),
         ("load average before / after", " / ".join(f(x) for x in result["load_average"])),
     ]
-    width = max(len(name) for name, _ in rows)
-    lines = ["Frontdesk HTTP inbound (API channel) load test", "-" * (width + 30)]
-    lines += [f"{name:<{width}}  {value}" for name, value in rows]
-    return "\n".join(lines)
+    return text_table("Frontdesk HTTP inbound (API channel) load test", rows)
 
 
 # --- Main -------------------------------------------------------------------------------------------

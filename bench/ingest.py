@@ -60,6 +60,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import migrate, text_table  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 TARGET_PER_SECOND = 150.0  # issue 6: ≥ 150 messages/s per process on SQLite
@@ -583,17 +586,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         database_url = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
         env = child_env(database_url, folder, args.log_level)
-        done = subprocess.run(
-            [sys.executable, "-m", "frontdesk", "migrate", "--no-input", "-v", "0"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"migrate failed:\n{done.stderr[-3000:]}")
+        migrate(env)
         config = {
             "corpus": str(corpus),
             "to_address": to_address,
@@ -715,10 +708,7 @@ def table(result: dict[str, Any]) -> str:
         ),
         ("load average before / after", " / ".join(f(x) for x in result["load_average"])),
     ]
-    width = max(len(name) for name, _ in rows)
-    lines = ["Frontdesk email ingest", "-" * (width + 30)]
-    lines += [f"{name:<{width}}  {value}" for name, value in rows]
-    return "\n".join(lines)
+    return text_table("Frontdesk email ingest", rows)
 
 
 def print_profile(path: Path, lines: int = 25) -> None:

@@ -40,6 +40,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import text_table  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
 # What frontdesk/settings.py sets when it cannot be read (kept equal to it by hand).
@@ -242,10 +245,7 @@ def table(result: dict[str, Any]) -> str:
         ("  PRAGMAs", "; ".join(sqlite["pragmas"])),
         ("load average before / after", " / ".join(f"{x:g}" for x in result["load_average"])),
     ]
-    width = max(len(name) for name, _ in rows)
-    lines = ["The machine's limits", "-" * (width + 30)]
-    lines += [f"{name:<{width}}  {value}" for name, value in rows]
-    return "\n".join(lines)
+    return text_table("The machine's limits", rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,7 +57,9 @@ class Run:
     def step(self, name: str, argv: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Any:
         """Run one script with --json-out; keep its JSON (or the error) under `name`."""
         out = self.folder / f"{name}.json"
-        print(f"== {name}: {' '.join(Path(a).name if a.startswith(str(ROOT)) else a for a in argv)}", flush=True)
+        print(
+            f"== {name}: {' '.join(Path(a).name if a.startswith(str(ROOT)) else a for a in argv)}", flush=True
+        )
         started = time.monotonic()
         try:
             done = subprocess.run(
@@ -117,7 +119,9 @@ class PostgresDatabase:
         self._sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
     def _sql(self, sql: str) -> None:
-        subprocess.run(["psql", f"{POSTGRES}/postgres", "-qc", sql], capture_output=True, timeout=120, check=False)
+        subprocess.run(
+            ["psql", f"{POSTGRES}/postgres", "-qc", sql], capture_output=True, timeout=120, check=False
+        )
 
 
 # --- The one-process server with the demo data --------------------------------------------------------
@@ -128,10 +132,11 @@ def server_memory(folder: Path) -> dict[str, Any]:
     sys.path.insert(0, str(BENCH))
     import httpx
     from chat_load import Server, free_port, server_env
+    from common import migrate
 
     port = free_port()
     env = server_env(f"sqlite:///{folder / 'demo.sqlite3'}", folder, port)
-    subprocess.run([PY, "-m", "frontdesk", "migrate", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True)
+    migrate(env)
     subprocess.run([PY, "-m", "frontdesk", "demo", "--if-empty"], env=env, cwd=ROOT, check=True, timeout=600)
     server = Server(env, port, folder / "server.log")
     pages = 0
@@ -147,10 +152,14 @@ def server_memory(folder: Path) -> dict[str, Any]:
             )
             home = client.get("/")
             slug = str(home.url).rstrip("/").split("/t/")[-1].split("/")[0] if "/t/" in str(home.url) else ""
-            paths = [f"/t/{slug}/{p}" for p in ("", "?view=all", "?view=all&sort=due", "queue/", "customers/")]
+            paths = [
+                f"/t/{slug}/{p}" for p in ("", "?view=all", "?view=all&sort=due", "queue/", "customers/")
+            ]
             paths += [f"/t/{slug}/c/{n}/" for n in range(1, 41)]
             paths += [f"/t/{slug}/search/?q={w}" for w in ("zamówienie", "rower", "zwrot", "faktura")]
-            paths += [f"/t/{slug}/settings/{p}" for p in ("", "channels/", "members/", "hours/", "response-times/")]
+            paths += [
+                f"/t/{slug}/settings/{p}" for p in ("", "channels/", "members/", "hours/", "response-times/")
+            ]
             for _round in range(3):
                 for path in paths:
                     page = client.get(path)
@@ -229,13 +238,16 @@ def table(run: Run) -> list[tuple[str, str, str, str, str]]:
             "≥150/s, ≥5x, ≥60%",
         )
     )
-    rows.append(("email ingest, PostgreSQL", fmt(dig(r.get("ingest-postgres"), "per_second"), " msg/s"), "", "", ""))
+    rows.append(
+        ("email ingest, PostgreSQL", fmt(dig(r.get("ingest-postgres"), "per_second"), " msg/s"), "", "", "")
+    )
     for name, label in (("http-sqlite", "SQLite"), ("http-postgres", "PostgreSQL")):
         http = r.get(name)
         rows.append(
             (
                 f"HTTP inbound (API channel), {label}",
-                fmt(dig(http, "rate", "steady_requests_per_second"), " req/s") + f", p99 {fmt(dig(http, 'latency_ms', 'p99'), ' ms')}",
+                fmt(dig(http, "rate", "steady_requests_per_second"), " req/s")
+                + f", p99 {fmt(dig(http, 'latency_ms', 'p99'), ' ms')}",
                 "",
                 "",
                 "≥300 req/s" if label == "SQLite" else "",
@@ -315,9 +327,17 @@ def table(run: Run) -> list[tuple[str, str, str, str, str]]:
         stage = stage_at(desk, size)
         per_100k = stage["db_bytes"] / size * 100_000 / 1e6 if stage else None
         theirs = dig(peer, "db_bytes")
-        peer_per_100k = theirs / peer_size * 100_000 / 1e6 if theirs and peer_size and size == peer_size else None
+        peer_per_100k = (
+            theirs / peer_size * 100_000 / 1e6 if theirs and peer_size and size == peer_size else None
+        )
         rows.append(
-            (f"database per 100k conversations @{size:,}", fmt(per_100k, " MB", 0), fmt(peer_per_100k, " MB", 0), "", "")
+            (
+                f"database per 100k conversations @{size:,}",
+                fmt(per_100k, " MB", 0),
+                fmt(peer_per_100k, " MB", 0),
+                "",
+                "",
+            )
         )
     chat = r.get("chat")
     rows.append(
@@ -330,7 +350,9 @@ def table(run: Run) -> list[tuple[str, str, str, str, str]]:
         )
     )
     memory = r.get("memory")
-    rows.append(("server peak RSS with the demo data", fmt(dig(memory, "peak_rss_mib"), " MiB"), "", "", "≤300 MB"))
+    rows.append(
+        ("server peak RSS with the demo data", fmt(dig(memory, "peak_rss_mib"), " MiB"), "", "", "≤300 MB")
+    )
     return rows
 
 
@@ -354,7 +376,9 @@ HEAD = ("", "Frontdesk", "django-helpdesk", "ratio", "target")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a check that the harness works")
     parser.add_argument("--sizes", default="10000,100000,1000000", help="conversations for the agent's pages")
     parser.add_argument("--corpus", type=int, default=2000, help="mails in the email corpus")
@@ -394,7 +418,11 @@ def main() -> int:
     run.step("http-sqlite", [PY, str(BENCH / "http_inbound.py"), *quick], timeout=900)
     if pg:
         with PostgresDatabase("frontdesk_bench_http") as url:
-            run.step("http-postgres", [PY, str(BENCH / "http_inbound.py"), *quick, "--database-url", url], timeout=900)
+            run.step(
+                "http-postgres",
+                [PY, str(BENCH / "http_inbound.py"), *quick, "--database-url", url],
+                timeout=900,
+            )
     desk = [PY, str(BENCH / "desk_bench.py"), "--sizes", ",".join(map(str, sizes)), "--search-all"]
     if args.quick:
         desk += ["--samples", "3"]
@@ -409,7 +437,9 @@ def main() -> int:
     except Exception as exc:  # noqa: BLE001 — reported in the table, the run goes on
         run.errors["memory"] = f"{type(exc).__name__}: {exc}"
     if not args.no_peer:
-        setup = subprocess.run([PY, str(BENCH / "peer" / "setup_venv.py")], cwd=ROOT, timeout=1800, check=False)
+        setup = subprocess.run(
+            [PY, str(BENCH / "peer" / "setup_venv.py")], cwd=ROOT, timeout=1800, check=False
+        )
         if setup.returncode != 0:
             run.errors["peer"] = "could not install django-helpdesk into bench/.peer-venv"
         else:
@@ -418,7 +448,9 @@ def main() -> int:
                 "peer",
                 [peer_python, str(BENCH / "peer" / "peer_bench.py"), "--corpus", str(corpus)]
                 + ["--tickets", str(args.peer_tickets), "--work", str(run.folder / "peer")]
-                + (["--samples", "2", "--time-limit", "120", "--search-words", "zwrot"] if args.quick else []),
+                + (
+                    ["--samples", "2", "--time-limit", "120", "--search-words", "zwrot"] if args.quick else []
+                ),
                 timeout=3600,
             )
 

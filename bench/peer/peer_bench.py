@@ -79,25 +79,19 @@ SEED = 20261124
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
-def load_text_module() -> ModuleType:
-    """bench/text.py, imported by path: it is stdlib only and shared with Frontdesk's loader."""
-    path = ROOT / "bench" / "text.py"
-    spec = importlib.util.spec_from_file_location("bench_text", path)
+def load_bench_module(name: str) -> ModuleType:
+    """bench/<name>.py, imported by path: text.py and common.py are stdlib only, shared with
+    Frontdesk's side."""
+    path = ROOT / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     if spec is None or spec.loader is None:
         raise SystemExit(f"peer_bench: cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+percentile = load_bench_module("common").interpolated_percentile
 
 
 def default_search_queries(text: ModuleType) -> list[tuple[str, str]]:
@@ -548,7 +542,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from django.core.management import call_command
     from helpdesk.models import FollowUp, Queue, Ticket
 
-    text = load_text_module()
+    text = load_bench_module("text")
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
     migrate_seconds = time.perf_counter() - t0
