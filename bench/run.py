@@ -241,18 +241,20 @@ def table(run: Run) -> list[tuple[str, str, str, str, str]]:
     rows.append(
         ("email ingest, PostgreSQL", fmt(dig(r.get("ingest-postgres"), "per_second"), " msg/s"), "", "", "")
     )
-    for name, label in (("http-sqlite", "SQLite"), ("http-postgres", "PostgreSQL")):
+    for name, label in (
+        ("http-sqlite", "HTTP inbound (API channel), SQLite"),
+        ("http-postgres", "HTTP inbound (API channel), PostgreSQL"),
+        ("http-sqlite-async", "  answered 202 once stored, SQLite"),
+        ("http-postgres-async", "  answered 202 once stored, PostgreSQL"),
+    ):
         http = r.get(name)
-        rows.append(
-            (
-                f"HTTP inbound (API channel), {label}",
-                fmt(dig(http, "rate", "steady_requests_per_second"), " req/s")
-                + f", p99 {fmt(dig(http, 'latency_ms', 'p99'), ' ms')}",
-                "",
-                "",
-                "≥300 req/s" if label == "SQLite" else "",
-            )
-        )
+        figure = fmt(dig(http, "rate", "steady_requests_per_second"), " req/s")
+        figure += f", p99 {fmt(dig(http, 'latency_ms', 'p99'), ' ms')}"
+        if name.endswith("-async"):
+            # Answered 202, the messages are made behind: at this rate, by the same process.
+            figure += f"; made {fmt(dig(http, 'processed_behind', 'messages_per_second'), ' msg/s')}"
+        target = "≥300 req/s" if name == "http-sqlite-async" else ""
+        rows.append((label, figure, "", "", target))
     desk = r.get("desk")
     sizes = [s["conversations"] for s in dig(desk, "stages") or []]
     small = stage_at(desk, sizes[0]) if sizes else None
@@ -415,14 +417,17 @@ def main() -> int:
                 [PY, str(BENCH / "ingest.py"), "--corpus", str(corpus), "--database-url", url],
                 timeout=1800,
             )
-    run.step("http-sqlite", [PY, str(BENCH / "http_inbound.py"), *quick], timeout=900)
-    if pg:
-        with PostgresDatabase("frontdesk_bench_http") as url:
-            run.step(
-                "http-postgres",
-                [PY, str(BENCH / "http_inbound.py"), *quick, "--database-url", url],
-                timeout=900,
-            )
+    # Answered after processing (201 with the message id), and answered 202 once stored
+    # (Prefer: respond-async), processed behind by the server's worker thread.
+    for mode, extra in (("", []), ("-async", ["--respond-async"])):
+        run.step(f"http-sqlite{mode}", [PY, str(BENCH / "http_inbound.py"), *quick, *extra], timeout=900)
+        if pg:
+            with PostgresDatabase("frontdesk_bench_http") as url:
+                run.step(
+                    f"http-postgres{mode}",
+                    [PY, str(BENCH / "http_inbound.py"), *quick, *extra, "--database-url", url],
+                    timeout=900,
+                )
     desk = [PY, str(BENCH / "desk_bench.py"), "--sizes", ",".join(map(str, sizes)), "--search-all"]
     if args.quick:
         desk += ["--samples", "3"]

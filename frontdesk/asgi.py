@@ -18,14 +18,22 @@ from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from frontdesk.bodylimit import BodySizeLimit  # noqa: E402
+from frontdesk.channels.respond_async import Receiver, RespondAsync  # noqa: E402
 from frontdesk.realtime.routing import (  # noqa: E402
     visitor_websocket_urlpatterns,
     websocket_urlpatterns,
 )
 
+# The thread that stores webhooks answered before processing; `frontdesk serve` stops it last.
+webhook_receiver = Receiver()
+
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(django_asgi_app, settings.FRONTDESK_MAX_BODY_BYTES),
+        # Webhooks sent with `Prefer: respond-async` are stored and answered 202 before Django's
+        # request stack (frontdesk.channels.respond_async); everything else goes through Django.
+        "http": BodySizeLimit(
+            RespondAsync(django_asgi_app, webhook_receiver), settings.FRONTDESK_MAX_BODY_BYTES
+        ),
         "websocket": URLRouter(
             [
                 # The widget's socket: no cookies, no session; it checks Origin per channel itself.

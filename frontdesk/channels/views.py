@@ -9,6 +9,7 @@ processed, duplicate, or failed (a bug or an outage: 202, and the scheduler's sw
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,12 +67,16 @@ def find_channel(public_id: str, kind: str | None = None) -> Channel | None:
 
 def request_headers(request: HttpRequest) -> dict[str, str]:
     """Headers to keep with the raw payload (lower-case names), so it can be verified again later."""
+    return kept_headers((name, str(value)) for name, value in request.headers.items())
+
+
+def kept_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     kept: dict[str, str] = {}
-    for name, value in request.headers.items():
+    for name, value in headers:
         lname = name.lower()
         if lname in SKIPPED_HEADERS or len(kept) >= MAX_STORED_HEADERS:
             continue
-        kept[lname] = str(value)[:MAX_HEADER_CHARS]
+        kept[lname] = value[:MAX_HEADER_CHARS]
     return kept
 
 
@@ -101,17 +106,27 @@ def too_large(limit: int) -> JsonResponse:
     )
 
 
+def rate_limit_message(retry_after: int) -> str:
+    return ngettext(
+        "Too many requests. Try again in %(n)d second.",
+        "Too many requests. Try again in %(n)d seconds.",
+        retry_after,
+    ) % {"n": retry_after}
+
+
 def rate_limited(retry_after: int) -> JsonResponse:
     return json_error(
-        429,
-        "rate_limited",
-        ngettext(
-            "Too many requests. Try again in %(n)d second.",
-            "Too many requests. Try again in %(n)d seconds.",
-            retry_after,
-        )
-        % {"n": retry_after},
-        headers={"Retry-After": str(retry_after)},
+        429, "rate_limited", rate_limit_message(retry_after), headers={"Retry-After": str(retry_after)}
+    )
+
+
+def hook_rate_limits(channel: Channel, ip: str) -> ratelimit.Limited | None:
+    """Count one webhook request against its channel's limits (per channel; per channel and IP)."""
+    return ratelimit.check(
+        [
+            ("FRONTDESK_RATE_HOOK_PER_CHANNEL", str(channel.public_id)),
+            ("FRONTDESK_RATE_HOOK_PER_IP", f"{channel.public_id}:{ip}"),
+        ]
     )
 
 
@@ -140,12 +155,7 @@ def inbound_hook(request: HttpRequest, public_id: str) -> HttpResponse:
     if channel is None or channel.adapter.capabilities.live:
         return json_error(404, "not_found", _("There is no channel at this address."))
     ip = ratelimit.client_ip(request)
-    over = ratelimit.check(
-        [
-            ("FRONTDESK_RATE_HOOK_PER_CHANNEL", str(channel.public_id)),
-            ("FRONTDESK_RATE_HOOK_PER_IP", f"{channel.public_id}:{ip}"),
-        ]
-    )
+    over = hook_rate_limits(channel, ip)
     if over is not None:
         log.info("inbound.rate_limited", channel=channel.pk, ip=ip)
         return rate_limited(over.retry_after)

@@ -11,10 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_http_inbound_load_test_runs_at_a_tiny_size_and_loses_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("answered", ["after processing", "202 once stored"])
+def test_the_http_inbound_load_test_runs_at_a_tiny_size_and_loses_nothing(
+    tmp_path: Path, answered: str
+) -> None:
     out = tmp_path / "http-inbound.json"
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
     # Its own fresh SQLite database: not the test database, and nothing of this run leaks into it.
@@ -29,6 +34,7 @@ def test_the_http_inbound_load_test_runs_at_a_tiny_size_and_loses_nothing(tmp_pa
             "--repeat-share", "0.1", "--floor", "20", "--json-out", str(out),
             # Room for a busy machine; the run ends as soon as the 40 requests are answered.
             "--time-limit", "60",
+            *(["--respond-async"] if answered == "202 once stored" else []),
         ],
         cwd=ROOT,
         env=env,
@@ -51,3 +57,8 @@ def test_the_http_inbound_load_test_runs_at_a_tiny_size_and_loses_nothing(tmp_pa
     # Every request but the repeats is one stored message.
     assert stored["stored_in_database"] == 36
     assert result["queries_per_request"]["follow_up"]["status"] == 201
+    if answered == "202 once stored":
+        assert requests["statuses"] == {"202": 40}
+        # Answered before processing, every message was made by the server's worker afterwards.
+        assert result["processed_behind"]["left_unprocessed"] == 0
+        assert result["persistence"]["raw_by_state"] == {"duplicate": 4, "processed": 36}

@@ -68,6 +68,50 @@ def store_raw(channel: Channel, payload: RawPayload, *, dedupe_key: str = "") ->
         )
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """A payload its adapter checked before processing (`Prefer: respond-async` on a webhook)."""
+
+    channel: Channel
+    payload: RawPayload
+    # Why the adapter refused it: stored as rejected and never processed. Empty: process it.
+    refused: str = ""
+
+
+def store_receipts(receipts: list[Receipt]) -> list[RawInbound]:
+    """Commit checked payloads, and queue the processing of each accepted one, in one transaction.
+
+    Storing and queueing commit together, so a payload the sender was told is accepted is always
+    processed (by a worker, `process_raw_inbound`), and a crash before the commit stored nothing:
+    the sender, never answered, sends it again. One transaction for many payloads is what lets one
+    process take hundreds of webhooks a second (one commit, not one per request)."""
+    from ..worker.tasks import process_raw_inbound
+
+    now = timezone.now()
+    raws = [
+        RawInbound(
+            tenant_id=r.channel.tenant_id,
+            channel=r.channel,
+            received_at=now,
+            body=r.payload.body,
+            content_type=r.payload.content_type[:200],
+            headers=r.payload.headers,
+            remote_addr=r.payload.remote_addr[:64],
+            state=RawState.REJECTED if r.refused else RawState.RECEIVED,
+            error=r.refused[:2000],
+            attempts=1 if r.refused else 0,
+            processed_at=now if r.refused else None,
+        )
+        for r in receipts
+    ]
+    with transaction.atomic():
+        RawInbound.objects.bulk_create(raws)
+        for raw in raws:
+            if raw.state == RawState.RECEIVED:
+                process_raw_inbound.enqueue(raw.pk)
+    return raws
+
+
 def raw_payload(raw: RawInbound) -> RawPayload:
     return RawPayload(
         body=bytes(raw.body),

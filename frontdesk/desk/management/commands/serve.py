@@ -88,6 +88,10 @@ class Command(BaseCommand):
         try:
             uvicorn.Server(config).run()
         finally:
+            from frontdesk.asgi import webhook_receiver
+
+            # uvicorn has answered every request it took; the receiver has nothing left to store.
+            webhook_receiver.stop()
             stop.set()
             for receiver in receivers:
                 receiver.stop()
