@@ -24,7 +24,10 @@ What it does, all on 127.0.0.1:
    rest follow-ups of customers already answered (half of the customers write about an order, with
    a thread_id), each with a unique idempotency key and 100–1500 characters of Polish or English.
    Every --repeat-share-th request (1 %) resends an earlier, answered request unchanged, which must
-   come back 200 with `duplicate: true` and the same message id. Like a real sender, the client
+   come back 200 with `duplicate: true` and the same message id. With --respond-async every post
+   carries `Prefer: respond-async` and is answered 202 once stored (docs/channels.md); then, after
+   the load, a helper process (--drain) waits until the server's worker thread has made every
+   message, and the rate at which they were made (from the start of the load) is reported too. Like a real sender, the client
    retries a timeout, a dropped connection, 429 or 503 with the same body and key (3 attempts);
 5. measured: requests/s over the steady phase (between the 10th and the 90th percentile of the
    completions, so start-up and the last stragglers do not count) and over the whole run, latency
