@@ -11,19 +11,25 @@ template wrote (tests and workspace.js read its classes and data attributes).
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Case, OuterRef, QuerySet, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from ..models import Conversation, CustomerIdentity, Priority, Status
 from ..templatetags.workspace_tags import avatar, sla_clock_html
 from .workspace import duration_words, full_when, when_words
+
+
+def escape(value: object) -> str:
+    """Django's escape without its lazy-string and SafeString wrapping, which cost a fifth of
+    the rows' time (some 500 calls a page); the same characters are replaced."""
+    return html.escape(str(value))
 
 # What a row reads of a conversation and the rows it points to (one query with its joins).
 _FIELDS = (
@@ -153,8 +159,10 @@ def render_rows(rows: Iterable[Row], tenant_slug: str) -> SafeString:
         **{f"status-{value}": escape(label) for value, label in Status.choices},
         **{f"priority-{value}": escape(label) for value, label in Priority.choices},
     }
-    html = "".join(_row(c, reverse("conversation", args=[tenant_slug, c.number]), now, words) for c in rows)
-    return mark_safe(html)  # every value in it is escaped
+    # One URL resolution for the page, not one per row: the rows' links differ only in the number.
+    url = reverse("conversation", args=[tenant_slug, 0]).removesuffix("0/")
+    written = "".join(_row(c, f"{url}{c.number}/", now, words) for c in rows)
+    return mark_safe(written)  # every value in it is escaped
 
 
 def _row(c: Row, url: str, now: dt.datetime, words: Mapping[str, str]) -> str:
