@@ -31,6 +31,7 @@ def escape(value: object) -> str:
     the rows' time (some 500 calls a page); the same characters are replaced."""
     return html.escape(str(value))
 
+
 # What a row reads of a conversation and the rows it points to (one query with its joins).
 _FIELDS = (
     "pk",
