@@ -16,7 +16,7 @@ priority (urgent first, then longest waiting). Pages continue after the last row
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import (
@@ -260,7 +260,15 @@ def page_of(member: Membership, query: InboxQuery, now: dt.datetime) -> tuple[li
     """One page of rows with everything a row shows, in a fixed number of queries; and the next cursor."""
     last_message = Message.objects.filter(conversation=OuterRef("pk")).exclude(direction=Direction.NOTE)
     last_message = last_message.order_by("-created_at", "-id")
-    qs = _ordered(filtered(member, query, now), query).annotate(
+    qs = _ordered(filtered(member, query, now), query)
+    if query.sort != "recent":
+        # These sorts are by a computed key, so the database sorts every matching row (a shop's
+        # active work, thousands), and SQLite computes a row's whole select list — the last
+        # message's two subqueries included — before sorting it. Pick the page's ids by the key
+        # alone, in the same statement, and read the rows of just those.
+        page = qs.values("pk")[: PAGE_SIZE + 1]
+        qs = _ordered(Conversation.objects.filter(pk__in=page), replace(query, cursor=""))
+    qs = qs.annotate(
         snippet=Left(Subquery(last_message.values("text")[:1]), SNIPPET_CHARS),
         last_direction=Subquery(last_message.values("direction")[:1]),
     )
