@@ -4,6 +4,9 @@ Order of work for a webhook, cheapest refusal first: method, channel, rate limit
 payload is committed as RawInbound *before* it is parsed, and only then processed. Whatever the
 processing makes of it, the raw payload stays: rejected (bad signature, bad input: a precise 4xx),
 processed, duplicate, or failed (a bug or an outage: 202, and the scheduler's sweeper retries it).
+
+A webhook sent with `Prefer: respond-async` never reaches this view: respond_async.py checks it the
+same way, stores it and answers 202 before Django's request stack, and a worker processes it.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,8 @@ import pytest
 from django.test import Client
 
 from frontdesk.asgi import application, webhook_receiver
+from frontdesk.channels.base import RawPayload
+from frontdesk.channels.respond_async import Arrival, Receiver, RespondAsync
 from frontdesk.channels.signing import SIGNATURE_HEADER, sign
 from frontdesk.desk.models import Conversation, Message, RawInbound, RawState
 from frontdesk.desk.worker.runner import run_ready_tasks
@@ -48,11 +51,11 @@ def signed(channel: Any, body: dict[str, Any] | bytes, **headers: str) -> dict[s
     }
 
 
-def post_all(url: str, requests: list[dict[str, Any]]) -> list[httpx.Response]:
+def post_all(url: str, requests: list[dict[str, Any]], app: Any = application) -> list[httpx.Response]:
     """Send the requests at once through the ASGI application, as concurrent clients would."""
 
     async def scenario() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 40000))
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             return list(await asyncio.gather(*(client.post(url, **r) for r in requests)))
 
@@ -245,3 +248,31 @@ def test_the_stored_payload_keeps_the_headers_to_verify_it_again_but_no_credenti
     assert "authorization" not in headers
     assert "cookie" not in headers
     assert RawInbound.objects.get().remote_addr == "203.0.113.7"
+
+
+def test_when_too_many_requests_wait_the_sender_is_told_to_retry_in_a_second(shop_api):
+    receiver = Receiver(max_waiting=1)
+    app = RespondAsync(application, receiver)
+    held = threading.Event()
+    release = threading.Event()
+    first = Arrival(str(shop_api.public_id), RawPayload(b"{}", "application/json"))
+
+    def hold(_answer: Any) -> None:
+        held.set()
+        release.wait(10)
+
+    # The receiving thread takes the first arrival and is held answering it; a second one takes
+    # the only place in the queue.
+    assert receiver.submit(first, hold)
+    assert held.wait(10)
+    assert receiver.submit(first, lambda _answer: None)
+    try:
+        response = post_all(hook(shop_api), [signed(shop_api, message(), **ASYNC)], app=app)[0]
+    finally:
+        release.set()
+        receiver.stop()
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["error"]["code"] == "busy"
+    assert not Message.objects.exists()
