@@ -111,6 +111,9 @@ _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while one writer commits; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on busy_timeout instead of failing with "database is locked" on lock upgrade.
+    # Django's backend with one change (frontdesk/sqlite): the threads of one process queue on a
+    # lock for their turn to write, woken at once, rather than in SQLite's sleeping busy handler.
+    _db["ENGINE"] = "frontdesk.sqlite"
     # Connections are kept (per thread): opening one and running the pragmas costs more than a query.
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _db.setdefault("OPTIONS", {}).update(

@@ -22,7 +22,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if db["ENGINE"] in ("django.db.backends.sqlite3", "frontdesk.sqlite"):
         db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "frontdesk-test.sqlite3")
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,10 +47,6 @@ T = TypeVar("T")
 _heartbeats: set[int] = set()
 _flusher: asyncio.Task[None] | None = None
 HEARTBEAT_FLUSH_SECONDS = 10.0
-# On SQLite one writer at a time holds the database; writers that find it busy sleep in SQLite's
-# coarse steps (1, 2, 5, 10, 15, 20, 25 ms…), which showed as tail latency under load. Visitors'
-# writes of this process queue here instead; other databases take them side by side.
-_sqlite_writes = threading.Lock()
 
 
 def _flush_heartbeats(ids: list[int]) -> None:
@@ -66,7 +61,7 @@ async def _flush_heartbeats_forever() -> None:
         batch = list(_heartbeats)
         _heartbeats.clear()
         try:
-            await db(_writing(_flush_heartbeats))(batch)
+            await db(_flush_heartbeats)(batch)
         except Exception:
             log.exception("chat.heartbeats_not_written", visitors=len(batch))
 
@@ -75,18 +70,6 @@ def _start_heartbeat_flusher() -> None:
     global _flusher
     if _flusher is None or _flusher.done():
         _flusher = asyncio.get_running_loop().create_task(_flush_heartbeats_forever())
-
-
-def _writing(call: Callable[..., T]) -> Callable[..., T]:
-    """`call` holding this process's SQLite write queue (a no-op on other databases)."""
-
-    def wrapped(*args: Any, **kwargs: Any) -> T:
-        if connection.vendor != "sqlite":
-            return call(*args, **kwargs)
-        with _sqlite_writes:
-            return call(*args, **kwargs)
-
-    return wrapped
 
 
 def db(func: Callable[..., T]) -> Callable[..., Any]:
@@ -276,9 +259,9 @@ class VisitorConsumer(AsyncWebsocketConsumer):
             if up_to is None:
                 await self._error("invalid", "up_to must be a message id")
                 return
-            await db(_writing(chat_actions.do_mark_read_by_visitor))(self.visitor, up_to)
+            await db(chat_actions.do_mark_read_by_visitor)(self.visitor, up_to)
         elif kind == "page":
-            await db(_writing(chat_actions.touch_visitor))(self.visitor.pk, content)
+            await db(chat_actions.touch_visitor)(self.visitor.pk, content)
             self.seen_at = time.monotonic()
         elif kind == "ping":
             if time.monotonic() - self.seen_at > chat_actions.SEEN_WRITE_SECONDS:
@@ -292,7 +275,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):
             await self._error("unknown_type", "type must be message, typing, read, page or ping")
 
     async def _on_hello(self, content: dict[str, Any]) -> None:
-        found = await db(_writing(_hello))(self.channel, content.get("token"), content.get("page"))
+        found = await db(_hello)(self.channel, content.get("token"), content.get("page"))
         if found is None:
             await self._close(CLOSE_BAD_HELLO)
             return
@@ -322,7 +305,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
-            result, payload = await db(_writing(_in_language(self.visitor.language, _receive)))(
+            result, payload = await db(_in_language(self.visitor.language, _receive))(
                 self.visitor,
                 self.base_url,
                 client_id=client_id,

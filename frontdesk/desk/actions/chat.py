@@ -260,12 +260,16 @@ def touch_visitor(visitor_id: int, page: Any = None) -> None:
     if page is not None:
         where = _page(page)
         changes.update(page_url=where["url"], page_title=where["title"])
-    ChatVisitor.objects.filter(pk=visitor_id).update(**changes)
+    # In a transaction, though one statement: on SQLite that queues it for the process's write turn
+    # (frontdesk/sqlite) instead of SQLite's sleeping busy handler.
+    with transaction.atomic():
+        ChatVisitor.objects.filter(pk=visitor_id).update(**changes)
 
 
 def seen_now(visitor_ids: list[int]) -> None:
     """Widgets of these visitors pinged lately (batched by the visitor sockets)."""
-    ChatVisitor.objects.filter(pk__in=visitor_ids).update(last_seen_at=timezone.now())
+    with transaction.atomic():  # the write turn, as in touch_visitor
+        ChatVisitor.objects.filter(pk__in=visitor_ids).update(last_seen_at=timezone.now())
 
 
 def visitor_online(visitor: ChatVisitor, now: dt.datetime | None = None) -> bool:
