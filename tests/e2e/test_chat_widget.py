@@ -633,6 +633,8 @@ def test_what_people_write_is_shown_as_text_and_only_web_addresses_become_links(
     panel = chat.get_by_role("dialog", name="Rowerownia")
     panel.get_by_label("Message", exact=True).fill("<script>alert(2)</script> javascript:alert(3)")
     panel.get_by_label("Message", exact=True).press("Enter")
+    # Stored (the widget shows it confirmed) before the agent opens the inbox, as in the tests above.
+    expect(stored(panel.get_by_role("log"))).to_have_count(1)
 
     inbox = open_as(agent)
     inbox.goto(f"/t/{agent.tenant.slug}/?view=all")

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,6 +27,7 @@ from django.db import connection
 from django.test import Client
 
 from frontdesk.desk.models import Membership
+from tests.database import database_url
 from tests.peers import HttpPeer, running_peer
 
 FRONTDESK = str(Path(sys.executable).with_name("frontdesk"))
@@ -74,19 +74,6 @@ def login_cookie(member: Membership) -> str:
     client = Client()
     client.force_login(member.user)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-
-
-def test_database_url() -> str:
-    """The URL of the database this test uses (pytest-django's test database)."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return f"postgres://{auth}@{host}/{db['NAME']}"
-
-
-test_database_url.__test__ = False  # type: ignore[attr-defined]
 
 
 class Process:
@@ -156,7 +143,7 @@ class Cluster:
         self.processes: list[Process] = []
         self.env = {
             **os.environ,
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": database_url(),
             "REDIS_URL": REDIS_URL,
             "FRONTDESK_REDIS_PREFIX": self.prefix,
             "SECRET_KEY": settings.SECRET_KEY,

@@ -32,12 +32,12 @@ from typing import Any
 import httpx
 import pytest
 from django.conf import settings
-from django.db import connection
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, WebSocketException
 
 from frontdesk.desk.actions.inbound import process_raw
 from frontdesk.desk.models import ChatVisitor, Message, RawInbound
+from tests.database import database_url
 
 from .conftest import SHOP_ORIGIN
 
@@ -62,16 +62,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def database_url() -> str:
-    """The test database, for the server process to share."""
-    s = connection.settings_dict
-    if s["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{s['NAME']}"
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    host = f"{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}"
-    return f"postgres://{s.get('USER') or 'postgres'}{password}@{host}/{s['NAME']}"
 
 
 class ChatServer:

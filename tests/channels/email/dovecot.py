@@ -417,15 +417,3 @@ def fetching(channel: Any) -> Iterator[Any]:
         fetcher.stop()
         thread.join(timeout=20)
         assert not thread.is_alive(), "the fetcher did not stop"
-
-
-def database_url() -> str:
-    """The test database, for processes under test (`frontdesk serve`, `worker`) to share."""
-    from django.db import connection
-
-    s = connection.settings_dict
-    if s["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{s['NAME']}"
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    host = f"{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}"
-    return f"postgres://{s.get('USER') or 'postgres'}{password}@{host}/{s['NAME']}"

@@ -30,7 +30,8 @@ import pytest
 from django.conf import settings
 
 from frontdesk.desk.models import Channel, Conversation, Message, RawInbound
-from tests.channels.email.dovecot import PASSWORD, Dovecot, database_url, free_port, message, needs_dovecot
+from tests.channels.email.dovecot import PASSWORD, Dovecot, free_port, message, needs_dovecot
+from tests.database import database_url
 from tests.factories import ChannelFactory
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ import pytest
 from django.conf import settings
 
 from frontdesk.desk.models import Conversation
-from tests.channels.email.dovecot import database_url, free_port, message, wait_for
+from tests.channels.email.dovecot import free_port, message, wait_for
+from tests.database import database_url
 from tests.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
