@@ -66,6 +66,8 @@ ERROR_PREFIX = "IMAP: "
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+# The untagged responses that tell of new mail in the selected folder.
+_NEW_MAIL = ("EXISTS", "RECENT")
 _UNTAGGED_CHANGE = re.compile(rb"^\* (?:\d+ (?:EXISTS|EXPUNGE|RECENT|FETCH)|VANISHED)", re.IGNORECASE)
 
 
@@ -338,14 +340,12 @@ class ImapFetcher:
         """Wait in IDLE until the server reports a change, or `seconds` passed (then the folder is
         synced and IDLE started again: a check that the connection and the server still work)."""
         client = box.client
-        changes = ("EXISTS", "RECENT", "EXPUNGE", "FETCH")
-        for name in changes:  # what the sync just read is known; only what comes now counts
-            client.untagged_responses.pop(name, None)
         box.idle.start()
         connected = True
         try:
-            # A change reported while IDLE started is in the responses read already.
-            if any(name in client.untagged_responses for name in changes):
+            # New mail the server told of since the sync's SELECT (with the answers to the sync's
+            # own commands, or as IDLE started) may have come after the sync's SEARCH: look again.
+            if any(name in client.untagged_responses for name in _NEW_MAIL):
                 return
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
@@ -387,6 +387,10 @@ class ImapFetcher:
         if session_start and move_to and not box.folder.exists(move_to):
             box.folder.create(move_to)
         validity, uidnext = self._select(box, folder, writable=bool(move_to))
+        # What SELECT announced, this sync looks at; anything announced from now on is kept for
+        # _idle, which then syncs again rather than wait for news the server has given already.
+        for name in _NEW_MAIL:
+            box.client.untagged_responses.pop(name, None)
         state, _created = MailboxState.objects.get_or_create(channel=channel, folder=folder)
         counts = Counts()
         now = timezone.now()

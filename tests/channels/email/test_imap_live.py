@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from frontdesk.channels.email.imap import ImapFetcher
 from frontdesk.desk.models import Channel, MailboxState, Message, RawInbound
 from frontdesk.desk.worker.runner import run_ready_tasks
 from tests.channels.email.dovecot import PASSWORD, fetching, message, needs_dovecot, wait_for
@@ -30,6 +31,30 @@ def test_mail_arriving_while_the_fetcher_idles_is_there_within_seconds(imap_chan
         assert fetcher.syncs == 2  # …once: between the two syncs it only listened
     run_ready_tasks()
     assert Message.objects.filter(channel=imap_channel, provider_id="<msg-1@example.org>").exists()
+
+
+def test_mail_arriving_while_the_fetcher_syncs_is_fetched_without_waiting_for_the_next_poll(
+    imap_channel, dovecot, quick_retries, monkeypatch
+):
+    # The server tells of mail that came after SELECT with the responses to the sync's next
+    # commands; the fetcher must not take that news as already handled when it starts IDLE.
+    imap_channel.config = {**imap_channel.config, "imap_idle": True, "imap_poll_seconds": 3600}
+    imap_channel.save()
+    select = ImapFetcher._select
+    delivered: list[int] = []
+
+    def select_then_deliver(self, box, folder, *, writable):  # type: ignore[no-untyped-def]
+        seen = select(self, box, folder, writable=writable)
+        if not delivered:
+            delivered.append(1)
+            dovecot.append(message(1))
+        return seen
+
+    monkeypatch.setattr(ImapFetcher, "_select", select_then_deliver)
+    with fetching(imap_channel) as fetcher:
+        wait_for(lambda: stored(imap_channel), timeout=10, what="the message", details=dovecot.logs)
+        assert fetcher.sessions == 1
+    assert stored(imap_channel) == ["<msg-1@example.org>"]
 
 
 def test_without_idle_the_mailbox_is_polled_at_the_set_interval(imap_channel, dovecot, quick_retries):
