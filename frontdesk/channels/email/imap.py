@@ -66,8 +66,6 @@ ERROR_PREFIX = "IMAP: "
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
-# The untagged responses that tell of new mail in the selected folder.
-_NEW_MAIL = ("EXISTS", "RECENT")
 _UNTAGGED_CHANGE = re.compile(rb"^\* (?:\d+ (?:EXISTS|EXPUNGE|RECENT|FETCH)|VANISHED)", re.IGNORECASE)
 
 
@@ -235,6 +233,8 @@ class ImapFetcher:
         # In a thread of its own (run()) the fetcher drops stale database connections; in the
         # caller's thread (sync_once()) the connection is the caller's business.
         self._own_thread = False
+        # How many messages the folder held at the last sync's SELECT.
+        self._selected_exists: int | None = None
 
     # --- Public -------------------------------------------------------------------------------------
 
@@ -336,6 +336,18 @@ class ImapFetcher:
         finally:
             self._close(box)
 
+    def _mail_announced(self, client: imaplib.IMAP4) -> bool:
+        """Has the server counted more messages since SELECT than it counted then, less those
+        expunged since (our own moves)? Compared by number, not by the mere announcement: some
+        servers repeat EXISTS with every answer, and syncing on each would never stop."""
+        responses = client.untagged_responses
+        latest = _number(responses.get("EXISTS"))
+        if latest is None:
+            return False
+        if self._selected_exists is None:  # (SELECT must count them: RFC 3501 6.3.1)
+            return True
+        return latest > self._selected_exists - len(responses.get("EXPUNGE", []))
+
     def _idle(self, box: BaseMailBox, seconds: float) -> None:
         """Wait in IDLE until the server reports a change, or `seconds` passed (then the folder is
         synced and IDLE started again: a check that the connection and the server still work)."""
@@ -343,9 +355,9 @@ class ImapFetcher:
         box.idle.start()
         connected = True
         try:
-            # New mail the server told of since the sync's SELECT (with the answers to the sync's
-            # own commands, or as IDLE started) may have come after the sync's SEARCH: look again.
-            if any(name in client.untagged_responses for name in _NEW_MAIL):
+            # Mail the server told of since the sync's SELECT (with the answers to the sync's own
+            # commands, or as IDLE started) may have come after the sync's SEARCH: look again.
+            if self._mail_announced(client):
                 return
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
@@ -387,10 +399,10 @@ class ImapFetcher:
         if session_start and move_to and not box.folder.exists(move_to):
             box.folder.create(move_to)
         validity, uidnext = self._select(box, folder, writable=bool(move_to))
-        # What SELECT announced, this sync looks at; anything announced from now on is kept for
+        # What SELECT counted, this sync looks at; what is announced from now on is kept for
         # _idle, which then syncs again rather than wait for news the server has given already.
-        for name in _NEW_MAIL:
-            box.client.untagged_responses.pop(name, None)
+        self._selected_exists = _number(box.client.untagged_responses.pop("EXISTS", None))
+        box.client.untagged_responses.pop("EXPUNGE", None)
         state, _created = MailboxState.objects.get_or_create(channel=channel, folder=folder)
         counts = Counts()
         now = timezone.now()
