@@ -131,16 +131,21 @@ def process_raw(raw: RawInbound) -> list[ReceiveResult]:
     channel = raw.channel
     raw.attempts += 1
     try:
+        # Parsed before the transaction: on SQLite a transaction holds the write lock throughout.
         inbound = channel.adapter.parse_inbound(channel, raw_payload(raw))
-        results = [do_receive_inbound(channel, message, raw=raw) for message in inbound]
+        # The messages and the payload's "processed" commit together: a crash in between would
+        # leave a payload marked received whose messages exist, processed again later and then
+        # called a duplicate of itself.
+        with transaction.atomic():
+            results = [do_receive_inbound(channel, message, raw=raw) for message in inbound]
+            created = any(r.created for r in results) or not results
+            _finish_raw(raw, RawState.PROCESSED if created else RawState.DUPLICATE, "")
     except (InboundRejected, ActionError) as exc:
         _finish_raw(raw, RawState.REJECTED, str(getattr(exc, "message", exc)))
         raise
     except Exception as exc:
         _finish_raw(raw, RawState.FAILED, f"{type(exc).__name__}: {exc}")
         raise
-    state = RawState.PROCESSED if any(r.created for r in results) or not results else RawState.DUPLICATE
-    _finish_raw(raw, state, "")
     return results
 
 
