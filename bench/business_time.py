@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import json
 import math
 import os
 import platform
@@ -40,6 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.desk.lib.businesstime import Calendar, clear_caches, public_holidays
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -170,14 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     print(table(result))
-    out = (
-        Path(args.json_out)
-        if args.json_out
-        else ROOT / "bench" / "results" / f"business-time-{dt.date.today()}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"results: {out}")
+    print(f"results: {write_results(result, args.json_out, 'business-time')}")
     return 0
 
 

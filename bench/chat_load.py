@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import migrate, text_table  # noqa: E402
+from common import migrate, print_failures, text_table, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -851,15 +851,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"kept {folder}", file=sys.stderr)
     print(table(result))
-    if result["failure_samples"]:
-        print("failures, first ones:", *result["failure_samples"][:5], sep="\n  ")
-        print(f"server log, last lines:\n{tail}")
-    out = (
-        Path(args.json_out) if args.json_out else ROOT / "bench" / "results" / f"chat-{dt.date.today()}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"results: {out}")
+    print_failures(result, tail)
+    print(f"results: {write_results(result, args.json_out, 'chat')}")
     m = result["messages"]
     return 1 if m["lost"] or m["duplicates"] else 0
 

@@ -3,10 +3,13 @@ virtual environment, import this file by path too."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,3 +47,19 @@ def text_table(title: str, rows: Sequence[tuple[str, str]], rule: int = 30) -> s
     lines = [title, "-" * (width + rule)]
     lines += [f"{name:<{width}}  {value}" for name, value in rows]
     return "\n".join(lines)
+
+
+def write_results(result: Mapping[str, Any], json_out: str | Path | None, name: str) -> Path:
+    """Write a run's results as JSON to `json_out`, or to bench/results/NAME-DATE.json; the path."""
+    out = Path(json_out) if json_out else ROOT / "bench" / "results" / f"{name}-{dt.date.today()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+    return out
+
+
+def print_failures(result: Mapping[str, Any], server_log: str | None = None) -> None:
+    """The first few failures of a load run (and the server log's end, when there was a server)."""
+    if result["failure_samples"]:
+        print("failures, first ones:", *result["failure_samples"][:5], sep="\n  ")
+        if server_log is not None:
+            print(f"server log, last lines:\n{server_log}")

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 from common import interpolated_percentile as percentile  # noqa: E402
-from common import migrate  # noqa: E402
+from common import migrate, write_results  # noqa: E402
 
 
 # --- The child: build and measure inside Django ----------------------------------------------------
@@ -317,9 +317,7 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     result["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    out = Path(args.json_out or ROOT / "bench" / "results" / f"desk-{dt.date.today()}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    write_results(result, args.json_out, "desk")
     print_table(result)
     return 0
 

@@ -78,7 +78,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chat_load import HOST, Server, free_port, ms, percentile, server_env
-from common import text_table
+from common import print_failures, text_table, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNATURE_HEADER = "X-Frontdesk-Signature"
@@ -1082,17 +1082,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"kept {folder}", file=sys.stderr)
     print(table(result))
-    if result["failure_samples"]:
-        print("failures, first ones:", *result["failure_samples"][:5], sep="\n  ")
-        print(f"server log, last lines:\n{tail}")
-    out = (
-        Path(args.json_out)
-        if args.json_out
-        else ROOT / "bench" / "results" / f"http-inbound-{dt.date.today()}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"results: {out}")
+    print_failures(result, tail)
+    print(f"results: {write_results(result, args.json_out, 'http-inbound')}")
     p = result["persistence"]
     return 1 if p["lost"] or p["duplicates"] else 0
 

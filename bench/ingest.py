@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import migrate, text_table  # noqa: E402
+from common import migrate, print_failures, text_table, write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -777,15 +777,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = run(args)
     print(table(result))
-    if result["failure_samples"]:
-        print("failures, first ones:", *result["failure_samples"][:5], sep="\n  ")
-    out = (
-        Path(args.json_out)
-        if args.json_out
-        else ROOT / "bench" / "results" / f"ingest-{result['database']}-{dt.date.today()}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    print_failures(result)
+    out = write_results(result, args.json_out, f"ingest-{result['database']}")
     print(f"results: {out}")
     if args.profile:
         print_profile(Path(args.profile))

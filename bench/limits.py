@@ -28,7 +28,6 @@ import datetime as dt
 import email
 import email.header
 import email.policy
-import json
 import os
 import re
 import shutil
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import text_table  # noqa: E402
+from common import text_table, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
@@ -273,14 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
     print(table(result))
-    out = (
-        Path(args.json_out)
-        if args.json_out
-        else ROOT / "bench" / "results" / f"limits-{dt.date.today()}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"results: {out}")
+    print(f"results: {write_results(result, args.json_out, 'limits')}")
     return 0
 
 

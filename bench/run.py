@@ -40,6 +40,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_results
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 WORK = BENCH / "work"
@@ -439,7 +442,7 @@ def main() -> int:
     print("== memory: frontdesk serve with the demo data", flush=True)
     try:
         run.results["memory"] = server_memory(run.folder)
-    except Exception as exc:  # noqa: BLE001 — reported in the table, the run goes on
+    except Exception as exc:
         run.errors["memory"] = f"{type(exc).__name__}: {exc}"
     if not args.no_peer:
         setup = subprocess.run(
@@ -473,9 +476,7 @@ def main() -> int:
         "table": table(run),
         "seconds": round(time.monotonic() - started, 1),
     }
-    out = Path(args.json_out or BENCH / "results" / f"bench-{dt.date.today()}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str))
+    out = write_results(result, args.json_out, "bench")
     print_table(run)
     print(f"\n{result['seconds']:.0f} s in all; JSON: {out}")
     return 1 if run.errors else 0
