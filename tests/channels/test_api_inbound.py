@@ -327,6 +327,35 @@ def test_a_crash_while_processing_is_accepted_and_processed_later_by_the_sweeper
     assert backend.post(message(key="crash-1")).json()["duplicate"] is True
 
 
+def test_a_crash_while_marking_the_payload_processed_keeps_no_half_and_the_sweeper_does_it_once(
+    backend, monkeypatch
+):
+    import frontdesk.desk.actions.inbound as inbound
+
+    real = inbound._finish_raw
+    crashes = []
+
+    def crashing_once(raw, state, error):  # type: ignore[no-untyped-def]
+        if state == RawState.PROCESSED and not crashes:
+            crashes.append(raw.pk)
+            raise RuntimeError("the process died here")
+        real(raw, state, error)
+
+    monkeypatch.setattr(inbound, "_finish_raw", crashing_once)
+
+    assert backend.post(message(key="half-1")).status_code == 202
+    raw = RawInbound.objects.get()
+    assert raw.state == RawState.FAILED
+    assert Message.objects.count() == 0  # not a message whose payload says it was never processed
+
+    assert sweep_raw_inbound(now=raw.received_at + dt.timedelta(minutes=10)) == 1
+    run_ready_tasks()
+
+    raw.refresh_from_db()
+    assert raw.state == RawState.PROCESSED  # the payload that brought it, not a duplicate of itself
+    assert Message.objects.get().provider_id == "api:half-1"
+
+
 def test_the_same_customer_writing_again_continues_their_open_conversation(backend):
     first = backend.post(message(key="k-1", text="Where is my parcel?")).json()
     second = backend.post(message(key="k-2", text="Any news?")).json()
