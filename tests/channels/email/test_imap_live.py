@@ -27,6 +27,8 @@ def test_mail_arriving_while_the_fetcher_idles_is_there_within_seconds(imap_chan
         dovecot.append(message(1))
 
         wait_for(lambda: stored(imap_channel), timeout=10, what="the message", details=dovecot.logs)
+        # (The message is stored before its sync ends and is counted.)
+        wait_for(lambda: fetcher.syncs >= 2, timeout=10, what="the second sync to end")
         assert fetcher.sessions == 1  # the same connection, woken by the server…
         assert fetcher.syncs == 2  # …once: between the two syncs it only listened
     run_ready_tasks()
@@ -66,6 +68,7 @@ def test_without_idle_the_mailbox_is_polled_at_the_set_interval(imap_channel, do
         dovecot.append(message(1))
 
         wait_for(lambda: stored(imap_channel), timeout=20, what="the next poll")
+        wait_for(lambda: fetcher.syncs >= 2, timeout=10, what="the poll's sync to end")
         assert fetcher.syncs == 2 and fetcher.sessions == 1
 
 
