@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 from django.utils import translation
 
-from frontdesk.desk.actions.queue import DEFAULT_WEIGHTS, Facts, explain, ranked_queue, score
+from frontdesk.desk.actions.queue import DEFAULT_WEIGHTS, Call, Facts, explain, ranked_queue, score
 from frontdesk.desk.models import Callback, CallbackState, Conversation, Membership, Tag
 from tests.factories import ChannelFactory, receive
 
@@ -345,3 +345,13 @@ def test_calls_cost_one_more_query_however_many_there_are(api_channel, django_as
         _call(_pending(receive(api_channel, f"Call {i}", email=f"c{i}@example.org")))
     with django_assert_max_num_queries(6):
         assert len(ranked_queue(tenant, now=NOW)) == 28
+
+
+def test_a_calls_window_shows_the_day_only_when_it_runs_past_midnight() -> None:
+    warsaw = dt.timezone(dt.timedelta(hours=1))
+    evening = dt.datetime(2026, 11, 24, 18, 0, tzinfo=warsaw)
+    same_day = Call("+48601234567", evening, evening + dt.timedelta(hours=2))
+    overnight = Call("+48601234567", evening + dt.timedelta(hours=4), evening + dt.timedelta(hours=7))
+    with translation.override("en"):
+        assert same_day.label() == "Call back +48601234567 between 18:00 and 20:00"
+        assert overnight.label() == "Call back +48601234567 between 24.11 22:00 and 25.11 01:00"
